@@ -1,0 +1,347 @@
+import CPlatform
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The engine behind `ThreadPool`: slots, the search-spin-park loop, and the wake protocol.
+/// The protocol is described in Scheduler/README.md; the comments here name which step of it
+/// each atomic operation implements.
+package final class PoolCore {
+    let threads: Int
+    let slots: [WorkerSlot]
+    /// Threads searching for work while holding a spinner token (Go's `nmspinning`).
+    let spinners = Atomic<Int>(0)
+    /// Threads whose park word is `parked` (or about to be).
+    let sleepers = Atomic<Int>(0)
+    let terminating = Atomic<Bool>(false)
+    /// Idle workers that may spin at once; the rest park as soon as they find nothing.
+    let maxSpinners: Int
+    /// How long a thread spins looking for work before it parks.
+    let spinNanoseconds: Int64
+    /// Serialises external callers: slot 0 belongs to one of them at a time.
+    private let callerLock: UnsafeMutablePointer<pthread_mutex_t>
+    private let workersExited = DispatchGroup()
+
+    init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
+        self.threads = threads
+        self.slots = (0..<threads).map { WorkerSlot(index: $0) }
+        self.maxSpinners = max(1, threads / 2)
+        self.spinNanoseconds = spinNanoseconds
+        callerLock = .allocate(capacity: 1)
+        pthread_mutex_init(callerLock, nil)
+        if let cpus = pinCPUs, !cpus.isEmpty {
+            for slot in slots.dropFirst() {
+                let cpu = cpus[(slot.index - 1) % cpus.count]
+                slot.pinnedCPU = cpu
+                slot.numaNode = NUMATopology.nodeOfCPU(cpu)
+            }
+        }
+        for slot in slots.dropFirst() {
+            workersExited.enter()
+            // A serial queue per worker: each targets the overcommit pool, so every long-running
+            // run loop gets a thread of its own at once (verified by a test).
+            let queue = DispatchQueue(label: "weave.worker.\(slot.index)", qos: .userInitiated)
+            queue.async { [self] in
+                self.workerMain(slot)
+            }
+        }
+    }
+
+    deinit {
+        pthread_mutex_destroy(callerLock)
+        callerLock.deallocate()
+    }
+
+    /// Stops the workers and waits until every run loop has returned.
+    func shutdown() {
+        terminating.store(true, ordering: .sequentiallyConsistent)
+        for slot in slots { wakePlain(slot) }
+        workersExited.wait()
+    }
+
+    private func workerMain(_ slot: WorkerSlot) {
+        if let cpu = slot.pinnedCPU {
+            _ = weave_pin_current_thread(Int32(cpu))
+        }
+        CurrentSlot.set(slot)
+        runUntil(slot, idle: true) { terminating.load(ordering: .acquiring) }
+        CurrentSlot.set(nil)
+        workersExited.leave()
+    }
+
+    // MARK: Entering the pool
+
+    /// Runs `body` with the slot of the calling thread: its own when it is one of this pool's
+    /// workers (a nested call), otherwise slot 0, taken under the caller lock.
+    @inline(__always)
+    func withSlot<R>(_ body: (WorkerSlot) throws -> R) rethrows -> R {
+        if let slot = CurrentSlot.get(), slot.index < slots.count, slots[slot.index] === slot {
+            return try body(slot)
+        }
+        pthread_mutex_lock(callerLock)
+        let previous = CurrentSlot.getRaw()
+        CurrentSlot.set(slots[0])
+        defer {
+            CurrentSlot.setRaw(previous)
+            pthread_mutex_unlock(callerLock)
+        }
+        return try body(slots[0])
+    }
+
+    // MARK: Fork and join
+
+    /// Runs `a` on `slot` while `b` may be stolen by another slot; returns when both are done.
+    func join(_ slot: WorkerSlot, _ a: (WorkerSlot) -> Void, _ b: (WorkerSlot) -> Void) {
+        if threads == 1 {
+            a(slot)
+            b(slot)
+            return
+        }
+        withoutActuallyEscaping(b) { b in
+            let job = slot.pushJob()
+            job.body = b
+            job.owner = slot.index
+            job.done.store(false, ordering: .relaxed)
+            let pointer = Unmanaged.passUnretained(job).toOpaque()
+            slot.deque.push(pointer)
+            announceWork()
+            a(slot)
+            if let taken = slot.deque.take() {
+                if taken == pointer {
+                    // Not stolen: run it here, without touching the job's closure copy.
+                    job.body = nil
+                    slot.popJob()
+                    b(slot)
+                    return
+                }
+                // `job` was stolen, so what we took is older work of an enclosing fork on
+                // this slot; run it now, its own joiner will find it done.
+                execute(taken, on: slot)
+            }
+            runUntil(slot) { job.isDone }
+            job.body = nil
+            slot.popJob()
+        }
+    }
+
+    /// Executes a job taken from a deque and signals its completion.
+    func execute(_ pointer: UnsafeMutableRawPointer, on slot: WorkerSlot) {
+        let job = Unmanaged<Job>.fromOpaque(pointer).takeUnretainedValue()
+        let retained = job.retainedByDeque
+        slot.bump(slot.executedCount)
+        invokeBody(of: job, on: slot)
+        complete(job)
+        if retained { Unmanaged<Job>.fromOpaque(pointer).release() }
+    }
+
+    /// Calls the job's closure. Not inlined on purpose: every retain and release of the closure
+    /// context made for the call happens inside this function, so all of them precede
+    /// `complete(job)`, after which the forker may pop its stack frame.
+    @inline(never)
+    private func invokeBody(of job: Job, on slot: WorkerSlot) {
+        job.body.unsafelyUnwrapped(slot)
+    }
+
+    /// Marks `job` done and wakes its owner if it parked waiting for it.
+    private func complete(_ job: Job) {
+        let owner = job.owner
+        // Sequentially consistent: pairs with the owner's park (store park word, then re-check
+        // `done`): either the owner sees `done`, or we see it parked and wake it.
+        job.done.store(true, ordering: .sequentiallyConsistent)
+        wakePlain(slots[owner])
+    }
+
+    // MARK: Finding work
+
+    /// Own deque first (newest work, warm in cache), then steal from a random victim onwards.
+    func findWork(_ slot: WorkerSlot) -> UnsafeMutableRawPointer? {
+        if let job = slot.deque.take() { return job }
+        let n = slots.count
+        guard n > 1 else { return nil }
+        var retry = true
+        while retry {
+            retry = false
+            let start = slot.nextRandom(below: n)
+            for k in 0..<n {
+                let victim = slots[(start + k) % n]
+                if victim === slot { continue }
+                switch victim.deque.steal() {
+                case .success(let job):
+                    slot.bump(slot.stealCount)
+                    return job
+                case .retry:
+                    retry = true
+                case .empty:
+                    break
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Whether any deque looks non-empty.
+    func anyWork() -> Bool {
+        for slot in slots where slot.deque.mayHaveWork { return true }
+        return false
+    }
+
+    /// The search loop shared by idle workers and by joiners waiting for a stolen job: run
+    /// whatever work can be found; spin a bounded time when there is none; then park.
+    func runUntil(_ slot: WorkerSlot, idle idleWorker: Bool = false, _ done: () -> Bool) {
+        var token = false
+        var deadline: Int64 = 0
+        while true {
+            if done() {
+                if token { releaseSpinnerToken() }
+                return
+            }
+            if let job = findWork(slot) {
+                if token {
+                    token = false
+                    // Go's rule: the last spinner to find work wakes another, which becomes the
+                    // next spinner; one wake-up at a time, never a thundering herd.
+                    if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
+                }
+                execute(job, on: slot)
+                deadline = 0
+                continue
+            }
+            let now = weave_monotonic_ns()
+            if deadline == 0 {
+                if !token { token = tryAcquireSpinnerToken() }
+                // Idle workers without a token park at once; joiners always spin a while,
+                // since the job they wait for is running and usually finishes soon.
+                deadline = (token || !idleWorker) ? now + spinNanoseconds : now
+            }
+            if now >= deadline {
+                if token {
+                    token = false
+                    releaseSpinnerToken()
+                }
+                token = park(slot) { done() || anyWork() }
+                deadline = 0
+                continue
+            }
+            for _ in 0..<32 { weave_cpu_relax() }
+        }
+    }
+
+    // MARK: Sleeping and waking
+
+    private func tryAcquireSpinnerToken() -> Bool {
+        var current = spinners.load(ordering: .relaxed)
+        while current < maxSpinners {
+            let (exchanged, original) = spinners.compareExchange(
+                expected: current, desired: current + 1, ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    private func releaseSpinnerToken() {
+        // Sequentially consistent: a pusher that saw our token skipped waking anyone, so after
+        // giving it up we must see its work (the re-check in `park` comes after this).
+        spinners.subtract(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// Parks `slot` until woken; `wakeCondition` is re-checked after announcing the park, so a
+    /// wake-up sent in between is never lost. Returns whether a spinner token was handed over.
+    private func park(_ slot: WorkerSlot, wakeCondition: () -> Bool) -> Bool {
+        let word = slot.parkWord
+        // Announce first (sequentially consistent), then re-check: the mirror image of
+        // `announceWork` (publish work, then look for sleepers) and `complete`.
+        word.atomic.pointee.store(WorkerSlot.ParkState.parked, ordering: .sequentiallyConsistent)
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if wakeCondition() {
+            if word.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.parked,
+                                    desired: WorkerSlot.ParkState.awake,
+                                    ordering: .sequentiallyConsistent).exchanged {
+                sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                return false
+            }
+            // A waker claimed us meanwhile (and already took us off `sleepers`).
+            return word.atomic.pointee.exchange(WorkerSlot.ParkState.awake, ordering: .acquiringAndReleasing)
+                == WorkerSlot.ParkState.wokenWithToken
+        }
+        slot.bump(slot.parkCount)
+        while word.atomic.pointee.load(ordering: .acquiring) == WorkerSlot.ParkState.parked {
+            word.wait(whileEqualTo: WorkerSlot.ParkState.parked)
+        }
+        return word.atomic.pointee.exchange(WorkerSlot.ParkState.awake, ordering: .acquiringAndReleasing)
+            == WorkerSlot.ParkState.wokenWithToken
+    }
+
+    /// Called after pushing work: wakes one parked thread unless someone is already searching.
+    @inline(__always)
+    func announceWork() {
+        // Pairs with the fence in `park` (store-buffering: one side sees the other).
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .relaxed) == 0 { return }
+        if spinners.load(ordering: .relaxed) != 0 { return }
+        wakeOne()
+    }
+
+    /// Wakes one parked thread and hands it a spinner token; does nothing if another thread
+    /// holds a token (it will find the work, and wake the next one if needed).
+    private func wakeOne() {
+        guard spinners.compareExchange(expected: 0, desired: 1,
+                                       ordering: .sequentiallyConsistent).exchanged
+        else { return }
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            for slot in slots {
+                if slot.parkWord.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.parked,
+                                                 desired: WorkerSlot.ParkState.wokenWithToken,
+                                                 ordering: .sequentiallyConsistent).exchanged {
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    slot.parkWord.wake()
+                    return
+                }
+            }
+        }
+        spinners.subtract(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// Wakes `slot` if it is parked, without a spinner token (completion, shutdown).
+    private func wakePlain(_ slot: WorkerSlot) {
+        let word = slot.parkWord
+        if word.atomic.pointee.load(ordering: .sequentiallyConsistent) == WorkerSlot.ParkState.parked,
+           word.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.parked,
+                                desired: WorkerSlot.ParkState.wokenPlain,
+                                ordering: .sequentiallyConsistent).exchanged {
+            sleepers.subtract(1, ordering: .sequentiallyConsistent)
+            word.wake()
+        }
+    }
+}
+
+extension PoolCore: @unchecked Sendable {
+    // Safe because: every mutable field is an atomic or guarded by `callerLock`; slots carry
+    // their own justification (WorkerSlot.swift).
+}
+
+/// The slot of the calling thread, in a pthread thread-specific value (Swift has no
+/// thread-local storage; `pthread_getspecific` costs a few nanoseconds).
+enum CurrentSlot {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key, nil)
+        precondition(status == 0, "pthread_key_create failed with \(status)")
+        return key
+    }()
+
+    @inline(__always)
+    static func get() -> WorkerSlot? {
+        guard let raw = pthread_getspecific(key) else { return nil }
+        return Unmanaged<WorkerSlot>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    static func getRaw() -> UnsafeMutableRawPointer? { pthread_getspecific(key) }
+
+    static func setRaw(_ raw: UnsafeMutableRawPointer?) { pthread_setspecific(key, raw) }
+
+    static func set(_ slot: WorkerSlot?) {
+        setRaw(slot.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+}

@@ -1,0 +1,120 @@
+import Synchronization
+
+extension ThreadPool {
+    /// Calls `body` once for each tile of `range`: `[lo, lo+grain)`, `[lo+grain, lo+2·grain)`, …
+    /// (the last may be shorter). Tiles run concurrently on the pool; the calling thread takes
+    /// part. The tiles depend only on `range` and `grain`, never on the thread count.
+    ///
+    /// - Precondition: `grain ≥ 1`.
+    public func parallelFor(_ range: Range<Int>, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        precondition(grain >= 1, "parallelFor grain must be ≥ 1, got \(grain)")
+        let lower = range.lowerBound, upper = range.upperBound
+        let tiles = tileCount(range.count, grain)
+        forEachTile(tiles) { t in
+            let start = lower + t * grain
+            body(start..<min(start + grain, upper))
+        }
+    }
+
+    /// The throwing form: the first error thrown by any tile is rethrown to the caller once all
+    /// running tiles have returned; tiles not yet started are skipped.
+    public func parallelFor(_ range: Range<Int>, grain: Int = 1,
+                            _ body: (Range<Int>) throws -> Void) throws {
+        let failure = FirstError()
+        parallelFor(range, grain: grain) { tile in
+            guard !failure.hasError else { return }
+            do { try body(tile) } catch { failure.record(error) }
+        }
+        try failure.rethrow()
+    }
+
+    /// Calls `body(rows, cols)` for each tile of a `rows × cols` grid cut into
+    /// `tile.rows × tile.cols` blocks (edge tiles smaller), concurrently.
+    ///
+    /// - Precondition: `rows, cols ≥ 0`, `tile.rows, tile.cols ≥ 1`.
+    public func parallelFor(rows: Int, cols: Int, tile: (rows: Int, cols: Int),
+                            _ body: (Range<Int>, Range<Int>) -> Void) {
+        precondition(rows >= 0 && cols >= 0, "parallelFor grid must be non-negative, got \(rows)×\(cols)")
+        precondition(tile.rows >= 1 && tile.cols >= 1,
+                     "parallelFor tile must be at least 1×1, got \(tile.rows)×\(tile.cols)")
+        let rowTiles = tileCount(rows, tile.rows)
+        let colTiles = tileCount(cols, tile.cols)
+        forEachTile(rowTiles * colTiles) { t in
+            let r0 = (t / colTiles) * tile.rows
+            let c0 = (t % colTiles) * tile.cols
+            body(r0..<min(r0 + tile.rows, rows), c0..<min(c0 + tile.cols, cols))
+        }
+    }
+
+    /// Runs `body(t)` for every tile index `t` in `0..<count`, concurrently.
+    /// Splitting is adaptive (Rayon's thief-splitting): a range splits `threads` ways up front
+    /// and again whenever a piece migrates to another thread, so leaves stay large when nobody
+    /// is idle. A leaf runs its tiles in order.
+    func forEachTile(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || threads == 1 {
+            for t in 0..<count { body(t) }
+            return
+        }
+        core.withSlot { slot in
+            splitTiles(slot, 0, count, splits: threads, migrated: false, body)
+        }
+    }
+
+    private func splitTiles(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, splits: Int,
+                            migrated: Bool, _ body: (Int) -> Void) {
+        var splits = splits
+        var split = false
+        if hi - lo > 1 {
+            if migrated {
+                splits = max(threads, splits / 2)
+                split = true
+            } else if splits > 0 {
+                splits /= 2
+                split = true
+            }
+        }
+        guard split else {
+            for t in lo..<hi { body(t) }
+            return
+        }
+        let mid = lo + (hi - lo) / 2
+        core.join(
+            slot,
+            { s in self.splitTiles(s, lo, mid, splits: splits, migrated: false, body) },
+            { s in self.splitTiles(s, mid, hi, splits: splits, migrated: s !== slot, body) })
+    }
+}
+
+@inline(__always)
+func tileCount(_ n: Int, _ grain: Int) -> Int {
+    n <= 0 ? 0 : (n - 1) / grain + 1
+}
+
+/// The first error thrown by any task; later ones are dropped.
+final class FirstError {
+    private let claimed = Atomic<Bool>(false)
+    private let published = Atomic<Bool>(false)
+    private var error: (any Error)?
+
+    var hasError: Bool { claimed.load(ordering: .relaxed) }
+
+    func record(_ error: any Error) {
+        // Acquiring-and-releasing: the winner's write of `error` is published by `published`.
+        if claimed.compareExchange(expected: false, desired: true,
+                                   ordering: .acquiringAndReleasing).exchanged {
+            self.error = error
+            published.store(true, ordering: .releasing)
+        }
+    }
+
+    /// Called by the caller after every task has finished (joins give happens-before).
+    func rethrow() throws {
+        if published.load(ordering: .acquiring), let error { throw error }
+    }
+}
+
+extension FirstError: @unchecked Sendable {
+    // Safe because: `error` is written once, by the thread that won `claimed`, before the
+    // releasing store of `published`, and read only after an acquiring load of it.
+}

@@ -1,0 +1,76 @@
+import Synchronization
+
+/// One participant of a pool: a background worker, or (slot 0) the external thread that is
+/// currently calling into the pool. Owns a deque, a park word and a stack of reusable jobs.
+package final class WorkerSlot {
+    /// Park-word states (see Scheduler/README.md, "Sleeping and waking").
+    enum ParkState {
+        static let awake: UInt32 = 0
+        static let parked: UInt32 = 1
+        /// Woken for new work; the waker handed over a spinner token.
+        static let wokenWithToken: UInt32 = 2
+        /// Woken because a job it waits for completed, or for shutdown.
+        static let wokenPlain: UInt32 = 3
+    }
+
+    package let index: Int
+    let deque = WorkStealingDeque()
+    let parkWord = FutexWord(ParkState.awake)
+    /// Reusable jobs for `join`, indexed by fork depth. Touched only by the slot's thread.
+    private var jobStack: [Job] = []
+    private var depth = 0
+    /// xorshift64 state for victim selection. Touched only by the slot's thread.
+    private var randomState: UInt64
+
+    /// The CPU this worker is pinned to, when pinning was requested.
+    package internal(set) var pinnedCPU: Int?
+    /// The NUMA node of `pinnedCPU` (or of the CPU it first ran on), -1 when unknown.
+    package internal(set) var numaNode: Int = -1
+
+    // Statistics: written by the slot's thread (relaxed), read by anyone.
+    let executedCount = Atomic<Int>(0)
+    let stealCount = Atomic<Int>(0)
+    let parkCount = Atomic<Int>(0)
+
+    init(index: Int) {
+        self.index = index
+        randomState = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
+    }
+
+    deinit { parkWord.deallocate() }
+
+    /// A job from the stack for a fork at the current depth.
+    func pushJob() -> Job {
+        if depth == jobStack.count { jobStack.append(Job()) }
+        let job = jobStack[depth]
+        depth += 1
+        return job
+    }
+
+    /// Returns the job taken by the matching `pushJob`.
+    func popJob() {
+        depth -= 1
+    }
+
+    /// A pseudo-random number below `bound` (xorshift64; quality is irrelevant here).
+    func nextRandom(below bound: Int) -> Int {
+        var x = randomState
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
+        randomState = x
+        return Int(x % UInt64(bound))
+    }
+
+    @inline(__always)
+    func bump(_ counter: borrowing Atomic<Int>) {
+        counter.store(counter.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+}
+
+extension WorkerSlot: @unchecked Sendable {
+    // Safe because: the deque and park word are thread-safe; `jobStack`, `depth`,
+    // `randomState` and the pin fields are touched only by the thread holding the slot (a
+    // worker for its whole life; slot 0 by one external caller at a time, under the pool's
+    // caller lock, which orders successive holders).
+}
