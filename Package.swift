@@ -21,7 +21,7 @@ let package = Package(
             name: "CNUMA",
             providers: [.apt(["libnuma-dev"])]
         ),
-        // Header-only shim for what `import Glibc` cannot reach (_GNU_SOURCE calls).
+        // Tiny shim for what `import Glibc` cannot reach (_GNU_SOURCE calls, futex); see its header.
         .target(name: "CPlatform"),
         // Innermost compute-bound loops, one variant per ISA, selected at run time.
         .target(name: "CKernels"),

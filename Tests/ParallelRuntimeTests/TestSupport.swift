@@ -1,4 +1,6 @@
 import CPlatform
+import Dispatch
+import Foundation
 import Synchronization
 @testable import ParallelRuntime
 
@@ -49,10 +51,17 @@ final class SpinBarrier: @unchecked Sendable {
     }
 }
 
-/// A mutex-protected list, for collecting what tasks saw.
-final class LockedList<Element: Sendable>: @unchecked Sendable {
-    // Safe because: every access holds `lock`.
-    private let lock = Mutex<[Element]>([])
-    func append(_ e: Element) { lock.withLock { $0.append(e) } }
-    var elements: [Element] { lock.withLock { $0 } }
+/// A lock-protected list, for collecting what tasks saw. NSLock (a pthread mutex) rather than
+/// `Mutex`: ThreadSanitizer does not see `Mutex`'s futex slow path and reports false races.
+final class LockedList<Element>: @unchecked Sendable {
+    // Safe because: every access to `storage` holds `lock`.
+    private let lock = NSLock()
+    private var storage: [Element] = []
+    func append(_ e: Element) { lock.withLock { storage.append(e) } }
+    var elements: [Element] { lock.withLock { storage } }
+}
+
+/// The label of the Dispatch worker queue running the calling thread's item, or "".
+func currentDispatchQueueLabel() -> String {
+    DispatchQueue.getSpecific(key: PoolCore.workerQueueKey) ?? ""
 }

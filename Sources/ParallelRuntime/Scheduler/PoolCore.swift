@@ -21,6 +21,8 @@ package final class PoolCore {
     /// Serialises external callers: slot 0 belongs to one of them at a time.
     private let callerLock: UnsafeMutablePointer<pthread_mutex_t>
     private let workersExited = DispatchGroup()
+    /// Marks the worker queues, so tests can check that tasks run on Dispatch-hosted workers.
+    static let workerQueueKey = DispatchSpecificKey<String>()
 
     init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
         self.threads = threads
@@ -40,7 +42,9 @@ package final class PoolCore {
             workersExited.enter()
             // A serial queue per worker: each targets the overcommit pool, so every long-running
             // run loop gets a thread of its own at once (verified by a test).
-            let queue = DispatchQueue(label: "weave.worker.\(slot.index)", qos: .userInitiated)
+            let label = "weave.worker.\(slot.index)"
+            let queue = DispatchQueue(label: label, qos: .userInitiated)
+            queue.setSpecific(key: Self.workerQueueKey, value: label)
             queue.async { [self] in
                 self.workerMain(slot)
             }

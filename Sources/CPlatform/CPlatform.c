@@ -1,0 +1,82 @@
+// Implementations of CPlatform.h, compiled with _GNU_SOURCE (the header says why here).
+#define _GNU_SOURCE 1
+#include "CPlatform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+int weave_futex_wait(void *word, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts;
+    struct timespec *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0);
+    return r == 0 ? 0 : -errno;
+}
+
+int weave_futex_wake(void *word, int count) {
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}
+
+int weave_current_cpu(void) { return sched_getcpu(); }
+
+int64_t weave_thread_id(void) { return (int64_t)syscall(SYS_gettid); }
+
+int weave_affinity_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -errno;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) {
+            if (n < capacity) cpus[n] = cpu;
+            n++;
+        }
+    }
+    return n;
+}
+
+int weave_pin_current_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int r = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    return r == 0 ? 0 : -r;
+}
+
+void weave_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
+static double rusage_seconds(int who) {
+    struct rusage usage;
+    if (getrusage(who, &usage) != 0) return -1.0;
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6
+         + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6;
+}
+
+double weave_thread_rusage_seconds(void) { return rusage_seconds(RUSAGE_THREAD); }
+
+double weave_process_rusage_seconds(void) { return rusage_seconds(RUSAGE_SELF); }
+
+int64_t weave_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t weave_thread_cpu_time_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

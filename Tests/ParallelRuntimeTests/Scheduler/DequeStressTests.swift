@@ -1,0 +1,120 @@
+import Dispatch
+import Synchronization
+import Testing
+@testable import ParallelRuntime
+
+/// Runs under ThreadSanitizer too (tools/test: `--sanitize=thread --filter StressTests`).
+@Suite("Deque StressTests", .serialized)
+struct DequeStressTests {
+    /// The owner pushes and takes in bursts while `thieves` threads steal; every item must be
+    /// consumed exactly once.
+    func runStress(items: Int, thieves: Int, burst: Int) {
+        let deque = WorkStealingDeque(initialCapacity: 16)  // small: growth happens under load
+        let seen = AtomicCounters(items)
+        let ownerDone = Atomic<Bool>(false)
+        let group = DispatchGroup()
+        for _ in 0..<thieves {
+            group.enter()
+            DispatchQueue.global().async {
+                while true {
+                    switch deque.steal() {
+                    case .success(let p):
+                        seen.increment(Int(bitPattern: p) - 1)
+                    case .retry:
+                        continue
+                    case .empty:
+                        if ownerDone.load(ordering: .acquiring) && deque.count == 0 {
+                            group.leave()
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        var next = 0
+        var round = 0
+        while next < items {
+            let pushes = min(burst + round % 7, items - next)
+            for _ in 0..<pushes {
+                deque.push(UnsafeMutableRawPointer(bitPattern: next + 1)!)
+                next += 1
+            }
+            // Take back a varying share, racing the thieves for the last items.
+            for _ in 0..<(pushes * (round % 3) / 2) {
+                guard let p = deque.take() else { break }
+                seen.increment(Int(bitPattern: p) - 1)
+            }
+            round += 1
+        }
+        while let p = deque.take() { seen.increment(Int(bitPattern: p) - 1) }
+        ownerDone.store(true, ordering: .releasing)
+        group.wait()
+        let values = seen.values
+        let lost = values.filter { $0 == 0 }.count
+        let duplicated = values.filter { $0 > 1 }.count
+        #expect(lost == 0, "\(lost) items lost")
+        #expect(duplicated == 0, "\(duplicated) items consumed more than once")
+    }
+
+    @Test("Owner bursts against three thieves lose and duplicate nothing (2M items)")
+    func ownerAgainstThreeThieves() {
+        runStress(items: 2_000_000, thieves: 3, burst: 64)
+    }
+
+    @Test("Single-item bursts race the owner's take against a thief for the last item")
+    func lastItemRaces() {
+        runStress(items: 500_000, thieves: 1, burst: 1)
+    }
+
+    @Test("Take returns newest first and steal oldest first")
+    func orderOfTakeAndSteal() {
+        let deque = WorkStealingDeque(initialCapacity: 2)
+        for i in 1...5 { deque.push(UnsafeMutableRawPointer(bitPattern: i)!) }
+        #expect(deque.count == 5)
+        #expect(deque.take() == UnsafeMutableRawPointer(bitPattern: 5))
+        guard case .success(let p) = deque.steal() else {
+            Issue.record("steal from a non-empty quiet deque failed")
+            return
+        }
+        #expect(p == UnsafeMutableRawPointer(bitPattern: 1))
+        #expect(deque.take() == UnsafeMutableRawPointer(bitPattern: 4))
+        #expect(deque.take() == UnsafeMutableRawPointer(bitPattern: 3))
+        #expect(deque.take() == UnsafeMutableRawPointer(bitPattern: 2))
+        #expect(deque.take() == nil)
+        guard case .empty = deque.steal() else {
+            Issue.record("steal from an empty deque did not say empty")
+            return
+        }
+    }
+}
+
+@Suite("Pool StressTests", .serialized)
+struct PoolStressTests {
+    @Test("Nested fork-join under contention computes every leaf once", arguments: [2, 3, 4])
+    func nestedForkJoinStress(threads: Int) {
+        let pool = ThreadPool(threads: threads, spinMicroseconds: 5)
+        let counters = AtomicCounters(4096)
+        for _ in 0..<20 {
+            pool.parallelFor(0..<64, grain: 1) { outer in
+                pool.parallelFor(0..<64, grain: 3) { inner in
+                    for i in inner { counters.increment(outer.lowerBound * 64 + i) }
+                }
+            }
+        }
+        #expect(counters.values.allSatisfy { $0 == 20 })
+    }
+
+    @Test("Scoped spawns from many tasks all run", arguments: [2, 4])
+    func scopeSpawnStress(threads: Int) throws {
+        let pool = ThreadPool(threads: threads, spinMicroseconds: 5)
+        let counters = AtomicCounters(1000)
+        try pool.scope { scope in
+            for i in 0..<100 {
+                scope.spawn {
+                    for j in 0..<10 { scope.spawn { counters.increment(i * 10 + j) } }
+                }
+            }
+        }
+        #expect(counters.values.allSatisfy { $0 == 1 })
+    }
+}
