@@ -27,10 +27,19 @@ let package = Package(
         .target(name: "CKernels"),
         .target(
             name: "ParallelRuntime",
-            dependencies: ["CNUMA", "CPlatform", "CKernels"]
+            dependencies: ["CNUMA", "CPlatform", "CKernels"],
+            exclude: ["README.md", "Scheduler/README.md"]
         ),
-        .target(name: "TensorKernels", dependencies: ["ParallelRuntime", "CKernels"]),
-        .target(name: "NeuralNetwork", dependencies: ["TensorKernels", "ParallelRuntime"]),
+        .target(
+            name: "TensorKernels",
+            dependencies: ["ParallelRuntime", "CKernels", "CPlatform"],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "NeuralNetwork",
+            dependencies: ["TensorKernels", "ParallelRuntime"],
+            exclude: ["README.md"]
+        ),
         .target(name: "Weave", dependencies: ["NeuralNetwork", "TensorKernels", "ParallelRuntime"]),
         .executableTarget(
             name: "WeaveCommand",
@@ -42,7 +51,6 @@ let package = Package(
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "ParallelRuntimeTests", dependencies: ["ParallelRuntime", "CPlatform"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
         .testTarget(name: "WeaveTests", dependencies: ["Weave"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ extension ThreadPool {
     /// Runs `a` and `b`, potentially in parallel, and returns both results. `a` runs on the
     /// calling thread; `b` is offered to other threads and run here if nobody took it.
     public func join<A, B>(_ a: () -> A, _ b: () -> B) -> (A, B) {
+        if threads == 1 { return (a(), b()) }
         var resultA: A?
         var resultB: B?
         core.withSlot { slot in

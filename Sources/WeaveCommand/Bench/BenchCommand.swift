@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+
+/// `weave bench …`: figures measured in one run, medians with min/max, side by side with the
+/// baseline each area names.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the runtime and kernels (medians of repeated runs, with min and max).",
+        subcommands: [SchedulerBenchCommand.self])
+}
+
+/// Options every benchmark takes.
+struct BenchOptions: ParsableArguments {
+    @Option(name: .long, help: "Thread counts to sweep, e.g. 1,2,4 (default: 1 and the default count).")
+    var threads: ThreadList?
+
+    @Option(name: .long, help: "Also write every figure, with units and the machine, to this JSON file.")
+    var json: String?
+
+    @Flag(help: "Fewer repetitions (for a quick look; figures are noisier).")
+    var quick = false
+}

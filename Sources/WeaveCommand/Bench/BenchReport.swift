@@ -1,0 +1,60 @@
+import Foundation
+
+/// One measured figure: what, on what, how many threads, by whom, and the repeated values.
+struct BenchFigure: Codable, Sendable {
+    var benchmark: String
+    var metric: String
+    var unit: String
+    var threads: Int
+    var implementation: String
+    var shape: String?
+    var isa: String?
+    var sample: Sample
+    var note: String?
+}
+
+/// Everything one `weave bench` run measured, with the machine it ran on.
+struct BenchReport: Codable, Sendable {
+    var version = 1
+    var date: String
+    var command: String
+    var machine: Machine
+    var fmaPeakGFLOPSPerCore: Double?
+    var figures: [BenchFigure] = []
+
+    init(command: String) {
+        self.command = command
+        date = ISO8601DateFormatter().string(from: Date())
+        machine = Machine.current()
+    }
+
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Formats a number with a sensible number of digits for a table.
+func formatted(_ value: Double) -> String {
+    if value == 0 { return "0" }
+    let magnitude = abs(value)
+    if magnitude >= 1000 { return String(format: "%.0f", value) }
+    if magnitude >= 100 { return String(format: "%.1f", value) }
+    if magnitude >= 1 { return String(format: "%.2f", value) }
+    return String(format: "%.3f", value)
+}
+
+/// Prints rows as a left-aligned text table.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ")
+    }
+    print(line(header))
+    print(line(widths.map { String(repeating: "-", count: $0) }))
+    for row in rows { print(line(row)) }
+}
