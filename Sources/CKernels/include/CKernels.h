@@ -37,6 +37,48 @@ int weave_cpu_has_feature(const char *name);
 /// Used by `weave info` and the benchmarks to measure the single-core FMA peak.
 double weave_fma_peak_run(weave_isa isa, int64_t iterations, float *sink);
 
+/// Philox4x32-10 words of a stream in format v1 (ParallelRuntime/Random/README.md): writes
+/// the words of elements `first_element` … `first_element + count − 1` of the stream with key
+/// (`key0`, `key1`) at `step` to `out[0 ..< count]`. Element e is word (e mod 64) / 16 of the
+/// block with counter (lo32(b), hi32(b), lo32(step), hi32(step)), b = 16·(e / 64) + (e mod 16).
+/// Every variant writes the same words; `out` needs no alignment.
+void weave_philox4x32_portable_fill(uint32_t key0, uint32_t key1, uint64_t step,
+                                    uint64_t first_element, uint32_t *out, size_t count);
+void weave_philox4x32_avx2_fill(uint32_t key0, uint32_t key1, uint64_t step,
+                                uint64_t first_element, uint32_t *out, size_t count);
+void weave_philox4x32_avx512_fill(uint32_t key0, uint32_t key1, uint64_t step,
+                                  uint64_t first_element, uint32_t *out, size_t count);
+
+/// Inverted-dropout forward over elements `first_element` … `first_element + count − 1` of a
+/// tensor (`input` and `output` point at the first of them). Element e is kept iff its stream
+/// word (as in `weave_philox4x32_*_fill`) is ≥ `drop_threshold`; a kept element becomes
+/// `input · scale`, a dropped one +0 (even if the input is NaN). Writes one keep bit per
+/// element to `mask` (bit r of `mask[j]` is element 64j + r of this range; bits past `count`
+/// are 0). `first_element` must be a multiple of 64, so ranges never share a mask word.
+/// `output` may equal `input` (in place) but must not partially overlap it.
+/// Every variant writes the same bits.
+void weave_dropout_portable_forward(const float *input, float *output, uint64_t *mask,
+                                    size_t count, uint64_t first_element, uint32_t key0,
+                                    uint32_t key1, uint64_t step, uint32_t drop_threshold,
+                                    float scale);
+void weave_dropout_avx2_forward(const float *input, float *output, uint64_t *mask, size_t count,
+                                uint64_t first_element, uint32_t key0, uint32_t key1,
+                                uint64_t step, uint32_t drop_threshold, float scale);
+void weave_dropout_avx512_forward(const float *input, float *output, uint64_t *mask,
+                                  size_t count, uint64_t first_element, uint32_t key0,
+                                  uint32_t key1, uint64_t step, uint32_t drop_threshold,
+                                  float scale);
+
+/// Inverted-dropout backward: `result[i] = gradient[i] · scale` where bit i of the mask (as
+/// written by `weave_dropout_*_forward` for the same range) is set, +0 elsewhere.
+/// `result` may equal `gradient`. Every variant writes the same bits.
+void weave_dropout_portable_backward(const float *gradient, float *result, const uint64_t *mask,
+                                     size_t count, float scale);
+void weave_dropout_avx2_backward(const float *gradient, float *result, const uint64_t *mask,
+                                 size_t count, float scale);
+void weave_dropout_avx512_backward(const float *gradient, float *result, const uint64_t *mask,
+                                   size_t count, float scale);
+
 #ifdef __cplusplus
 }
 #endif
