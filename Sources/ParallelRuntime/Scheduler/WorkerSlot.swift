@@ -27,6 +27,17 @@ package final class WorkerSlot {
     /// The NUMA node of `pinnedCPU` (or of the CPU it first ran on), -1 when unknown.
     package internal(set) var numaNode: Int = -1
 
+    /// Node-local scratch, created on first use by the slot's thread.
+    private var scratchArena: ScratchArena?
+
+    /// This slot's scratch arena. Touched only by the slot's thread.
+    var scratch: ScratchArena {
+        if let scratchArena { return scratchArena }
+        let arena = ScratchArena(pinnedCPU: pinnedCPU)
+        scratchArena = arena
+        return arena
+    }
+
     // Statistics: written by the slot's thread (relaxed), read by anyone.
     let executedCount = Atomic<Int>(0)
     let stealCount = Atomic<Int>(0)
