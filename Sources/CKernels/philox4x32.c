@@ -19,6 +19,7 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 #define PHILOX_ROUNDS 10
+#define WEAVE_PREFETCH_ELEMENTS 1024
 
 // ---------------------------------------------------------------------------------------------
 // Portable
@@ -129,6 +130,15 @@ void weave_dropout_portable_backward(const float *gradient, float *result, const
 }
 
 #if defined(__x86_64__)
+// The forward kernels issue loads sparsely (one group of 64 floats per ~100 cycles of Philox),
+// which the hardware prefetcher does not follow well: without this the AVX-512 forward pass
+// took 16.5 ms on 16M floats instead of 6.7 ms. Prefetches the group 16 groups (4 KiB) ahead;
+// a prefetch never faults, so reading past the end is harmless.
+static inline void weave_prefetch_ahead(const float *group) {
+    for (int line = 0; line < 4; line++)
+        _mm_prefetch((const char *)(group + WEAVE_PREFETCH_ELEMENTS + 16 * line), _MM_HINT_T0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX2: a group is two passes of 8 blocks.
 
@@ -190,6 +200,7 @@ void weave_dropout_avx2_forward(const float *input, float *output, uint64_t *mas
     size_t full = count & ~(size_t)63;
     uint64_t group = first_element >> 6;
     for (size_t done = 0; done < full; done += 64, group++) {
+        weave_prefetch_ahead(input + done);
         uint64_t bits = 0;
         for (int half = 0; half < 2; half++) {
             __m256i x[4];
@@ -236,39 +247,46 @@ void weave_dropout_avx2_backward(const float *gradient, float *result, const uin
 // ---------------------------------------------------------------------------------------------
 // AVX-512: a group is one pass of 16 blocks.
 
-__attribute__((target("avx512f")))
-static inline void mulhilo_avx512(__m512i a, __m512i m, __m512i *lo, __m512i *hi) {
-    __m512i even = _mm512_mul_epu32(a, m);
-    __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
-    *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-}
-
+// 16 blocks as two halves of 8, each block in a 64-bit lane with its 32-bit word in the low
+// half: one vpmuludq then gives the full 64-bit product (low half = lo, and a shift gives hi),
+// with no blends. The high halves carry garbage that vpmuludq and the final packing ignore.
+// 12 instructions per round instead of 16 with 16-lane mulhilo; rounds fully unrolled.
 __attribute__((target("avx512f")))
 static inline void philox16_avx512(uint64_t group, uint32_t k0, uint32_t k1, uint64_t step,
                                    __m512i x[4]) {
-    const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
-    const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0);
+    const __m512i m1 = _mm512_set1_epi64(PHILOX_M1);
     uint64_t b = group * 16;
-    __m512i x0 = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)b),
-                                  _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7,
-                                                    8, 9, 10, 11, 12, 13, 14, 15));
-    __m512i x1 = _mm512_set1_epi32((int)(uint32_t)(b >> 32));
-    __m512i x2 = _mm512_set1_epi32((int)(uint32_t)step);
-    __m512i x3 = _mm512_set1_epi32((int)(uint32_t)(step >> 32));
+    const __m512i base = _mm512_set1_epi64((uint32_t)b);
+    __m512i a0 = _mm512_add_epi64(base, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    __m512i b0 = _mm512_add_epi64(base, _mm512_setr_epi64(8, 9, 10, 11, 12, 13, 14, 15));
+    __m512i a1 = _mm512_set1_epi64((uint32_t)(b >> 32)), b1 = a1;
+    __m512i a2 = _mm512_set1_epi64((uint32_t)step), b2 = a2;
+    __m512i a3 = _mm512_set1_epi64((uint32_t)(step >> 32)), b3 = a3;
+#pragma clang loop unroll(full)
     for (int r = 0; r < PHILOX_ROUNDS; r++) {
-        __m512i lo0, hi0, lo1, hi1;
-        mulhilo_avx512(x0, m0, &lo0, &hi0);
-        mulhilo_avx512(x2, m1, &lo1, &hi1);
+        const __m512i key0 = _mm512_set1_epi32((int)k0), key1 = _mm512_set1_epi32((int)k1);
+        __m512i pa0 = _mm512_mul_epu32(a0, m0), pa1 = _mm512_mul_epu32(a2, m1);
+        __m512i pb0 = _mm512_mul_epu32(b0, m0), pb1 = _mm512_mul_epu32(b2, m1);
         // 0x96: three-way exclusive or
-        x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32((int)k0), 0x96);
-        x1 = lo1;
-        x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32((int)k1), 0x96);
-        x3 = lo0;
+        a0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a1, key0, 0x96);
+        a2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a3, key1, 0x96);
+        a1 = pa1;
+        a3 = pa0;
+        b0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b1, key0, 0x96);
+        b2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b3, key1, 0x96);
+        b1 = pb1;
+        b3 = pb0;
         k0 += PHILOX_W0;
         k1 += PHILOX_W1;
     }
-    x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3;
+    // The low halves of the 8 + 8 lanes, in block order.
+    const __m512i low_halves = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                                 16, 18, 20, 22, 24, 26, 28, 30);
+    x[0] = _mm512_permutex2var_epi32(a0, low_halves, b0);
+    x[1] = _mm512_permutex2var_epi32(a1, low_halves, b1);
+    x[2] = _mm512_permutex2var_epi32(a2, low_halves, b2);
+    x[3] = _mm512_permutex2var_epi32(a3, low_halves, b3);
 }
 
 __attribute__((target("avx512f")))
@@ -279,9 +297,21 @@ static void philox_group_avx512(uint64_t group, uint32_t k0, uint32_t k1, uint64
     for (int w = 0; w < 4; w++) _mm512_storeu_si512((void *)(words + 16 * w), x[w]);
 }
 
+__attribute__((target("avx512f")))
 void weave_philox4x32_avx512_fill(uint32_t key0, uint32_t key1, uint64_t step,
                                   uint64_t first_element, uint32_t *out, size_t count) {
-    fill_with(philox_group_avx512, key0, key1, step, first_element, out, count);
+    // A partial first group, then whole groups inline (no call per group), then the rest.
+    size_t head = (size_t)((64 - (first_element & 63)) & 63);
+    if (head > count) head = count;
+    if (head > 0) fill_with(philox_group_avx512, key0, key1, step, first_element, out, head);
+    uint64_t e = first_element + head;
+    size_t done = head;
+    for (; count - done >= 64; done += 64, e += 64) {
+        __m512i x[4];
+        philox16_avx512(e >> 6, key0, key1, step, x);
+        for (int w = 0; w < 4; w++) _mm512_storeu_si512((void *)(out + done + 16 * w), x[w]);
+    }
+    if (done < count) fill_with(philox_group_avx512, key0, key1, step, e, out + done, count - done);
 }
 
 __attribute__((target("avx512f")))
@@ -294,6 +324,7 @@ void weave_dropout_avx512_forward(const float *input, float *output, uint64_t *m
     size_t full = count & ~(size_t)63;
     uint64_t group = first_element >> 6;
     for (size_t done = 0; done < full; done += 64, group++) {
+        weave_prefetch_ahead(input + done);
         __m512i x[4];
         philox16_avx512(group, key0, key1, step, x);
         uint64_t bits = 0;
