@@ -27,7 +27,8 @@ let package = Package(
         .target(name: "CKernels"),
         .target(
             name: "ParallelRuntime",
-            dependencies: ["CNUMA", "CPlatform", "CKernels"]
+            dependencies: ["CNUMA", "CPlatform", "CKernels"],
+            exclude: ["Random/README.md"]
         ),
         .target(name: "TensorKernels", dependencies: ["ParallelRuntime", "CKernels"]),
         .target(name: "NeuralNetwork", dependencies: ["TensorKernels", "ParallelRuntime"]),
