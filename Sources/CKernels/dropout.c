@@ -14,9 +14,17 @@ static inline uint64_t group_keep_bits(const uint32_t words[64], uint32_t drop_t
 }
 
 // Applies `bits` to `n` ≤ 64 elements: kept ones are input · scale, dropped ones +0.
+// Branch-free (the product's bits and-ed with an all-ones or all-zeros word) so that compilers
+// vectorise it; the same bits as `bit ? input · scale : +0`.
 static inline void apply_bits_portable(const float *input, float *output, uint64_t bits,
                                        size_t n, float scale) {
-    for (size_t r = 0; r < n; r++) output[r] = ((bits >> r) & 1) ? input[r] * scale : 0.0f;
+    for (size_t r = 0; r < n; r++) {
+        float product = input[r] * scale;
+        uint32_t word;
+        memcpy(&word, &product, sizeof word);
+        word &= (uint32_t)0 - (uint32_t)((bits >> r) & 1);
+        memcpy(output + r, &word, sizeof word);
+    }
 }
 
 static void dropout_forward_with(group_fn fn, const float *input, float *output, uint64_t *mask,
