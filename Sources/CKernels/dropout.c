@@ -150,23 +150,12 @@ void weave_dropout_avx512_forward(const float *input, float *output, uint64_t *m
                              key1, step, drop_threshold, scale);
 }
 
-__attribute__((target("avx512f")))
+// Backward has no random numbers, so 512-bit vectors have nothing to add: the AVX2 loop.
+// On the AMD EPYC development machine a 512-bit masked-multiply version streamed 16M floats in
+// 4.9 ms against 3.7 ms for this one (alternating runs, best of 20).
 void weave_dropout_avx512_backward(const float *gradient, float *result, const uint64_t *mask,
                                    size_t count, float scale) {
-    const __m512 vscale = _mm512_set1_ps(scale);
-    size_t full = count & ~(size_t)63;
-    for (size_t done = 0; done < full; done += 64) {
-        uint64_t bits = mask[done >> 6];
-        for (int w = 0; w < 4; w++) {
-            __mmask16 keep = (__mmask16)(bits >> (16 * w));
-            size_t at = done + 16 * (size_t)w;
-            _mm512_storeu_ps(result + at,
-                             _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(gradient + at), vscale));
-        }
-    }
-    if (full < count)
-        weave_dropout_portable_backward(gradient + full, result + full, mask + (full >> 6),
-                                        count - full, scale);
+    weave_dropout_avx2_backward(gradient, result, mask, count, scale);
 }
 #else  // not x86-64: the vector entry points run the portable code.
 
