@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "ParallelRuntime",
             dependencies: ["CNUMA", "CPlatform", "CKernels"],
-            exclude: ["README.md", "Scheduler/README.md"]
+            exclude: ["README.md", "Scheduler/README.md", "Random/README.md"]
         ),
         .target(
             name: "TensorKernels",

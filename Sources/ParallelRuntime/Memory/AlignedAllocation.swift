@@ -9,12 +9,14 @@ public struct AllocationError: Error, Sendable, Equatable, CustomStringConvertib
     /// The error number from the system (`ENOMEM`, …).
     public let errorNumber: Int32
 
+    /// An error for `byteCount` bytes at `alignment` that failed with `errorNumber`.
     public init(byteCount: Int, alignment: Int, errorNumber: Int32) {
         self.byteCount = byteCount
         self.alignment = alignment
         self.errorNumber = errorNumber
     }
 
+    /// "could not allocate N bytes aligned to A (errno E)".
     public var description: String {
         "could not allocate \(byteCount) bytes aligned to \(alignment) (errno \(errorNumber))"
     }

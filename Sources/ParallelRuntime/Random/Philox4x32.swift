@@ -14,10 +14,13 @@ public struct Philox4x32: Sendable, Hashable {
     /// The 64-bit key as two 32-bit words (Random123's `k[0]`, `k[1]`).
     public var key: SIMD2<UInt32>
 
-    /// Round multipliers and key increments (Random123 `PHILOX_M4x32_0/1`, `PHILOX_W32_0/1`).
+    /// The multiplier of counter word 0 in each round (Random123 `PHILOX_M4x32_0`).
     public static let multiplier0: UInt32 = 0xD251_1F53
+    /// The multiplier of counter word 2 in each round (Random123 `PHILOX_M4x32_1`).
     public static let multiplier1: UInt32 = 0xCD9E_8D57
+    /// Added to key word 0 between rounds (Random123 `PHILOX_W32_0`, golden ratio).
     public static let keyIncrement0: UInt32 = 0x9E37_79B9
+    /// Added to key word 1 between rounds (Random123 `PHILOX_W32_1`, √3 − 1).
     public static let keyIncrement1: UInt32 = 0xBB67_AE85
     /// Rounds per block.
     public static let rounds = 10

@@ -148,7 +148,9 @@ package func dropoutBackward(_ outputGradient: Tensor, mask: DropoutMask,
     }
     try ShapeError.check(inputGradient.shape, equals: mask.shape, operation: "dropoutBackward(into:)")
     try inputGradient.makeUnique()
-    guard let storage = mask.storage else { return }
+    guard let storage = mask.storage else {
+        preconditionFailure("a dropout mask of kind .bits has no storage")
+    }
     let words = UnsafePointer(storage.words)
     let scale = mask.scale
     let count = mask.count

@@ -10,6 +10,7 @@ public struct ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Why they don't fit, when more than "not equal" (e.g. "element count").
     public let detail: String?
 
+    /// An error for `operation`, which needed `expected` and got `actual`.
     public init(operation: String, expected: [Int], actual: [Int], detail: String? = nil) {
         self.operation = operation
         self.expected = expected
@@ -17,6 +18,7 @@ public struct ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// "operation: expected shape [...], got [...] (detail)".
     public var description: String {
         let reason = detail.map { " (\($0))" } ?? ""
         return "\(operation): expected shape \(expected), got \(actual)\(reason)"

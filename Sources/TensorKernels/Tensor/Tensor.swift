@@ -110,6 +110,7 @@ extension Tensor: Equatable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first elements.
     public var description: String {
         let preview = withUnsafeBufferPointer { $0.prefix(8).map { "\($0)" } }
         return "Tensor(shape: \(shape), [\(preview.joined(separator: ", "))\(count > 8 ? ", …" : "")])"

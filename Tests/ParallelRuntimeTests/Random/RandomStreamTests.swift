@@ -153,3 +153,21 @@ struct RandomStreamTests {
         #expect(firsts.allSatisfy { abs($0 - 1000) < 155 }, "\(firsts)")
     }
 }
+
+@Suite("Random stream preconditions")
+struct RandomStreamPreconditionTests {
+    @Test("A bounded draw below zero values traps")
+    func boundZero() async {
+        await #expect(processExitsWith: .failure) {
+            var cursor = RandomStream.Cursor(stream: RandomStream(key: SIMD2(1, 2)), step: 0)
+            _ = cursor.nextBelow(0)
+        }
+    }
+
+    @Test("A permutation of a negative count traps")
+    func negativePermutation() async {
+        await #expect(processExitsWith: .failure) {
+            _ = RandomStream(key: SIMD2(1, 2)).permutation(count: -1, step: 0)
+        }
+    }
+}

@@ -124,3 +124,21 @@ struct TensorTests {
         #expect(abs(variance - 0.25) < 0.017)
     }
 }
+
+@Suite("Tensor preconditions")
+struct TensorPreconditionTests {
+    @Test("Reading past the end of a tensor traps")
+    func subscriptOutOfRange() async {
+        await #expect(processExitsWith: .failure) {
+            let tensor = try Tensor(zeros: [3])
+            _ = tensor[flat: 3]
+        }
+    }
+
+    @Test("Asking a mask about an element past its end traps")
+    func maskIndexOutOfRange() async {
+        await #expect(processExitsWith: .failure) {
+            _ = DropoutMask().isKept(0)
+        }
+    }
+}
