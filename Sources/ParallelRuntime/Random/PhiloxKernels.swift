@@ -1,5 +1,5 @@
 import CKernels
-import Foundation
+
 
 /// The C Philox kernels (`weave_philox4x32_*_fill`) and the choice among their ISA variants.
 ///
@@ -7,15 +7,9 @@ import Foundation
 /// made once: the best this CPU runs (`weave_best_isa`), lowered by `WEAVE_ISA=avx2|portable`
 /// (DESIGN §4: the bits must not depend on it, and tests check that they don't).
 package enum PhiloxKernels {
-    /// The variant used by default in this process.
-    package static let selectedISA: weave_isa = {
-        let best = weave_best_isa()
-        switch ProcessInfo.processInfo.environment["WEAVE_ISA"]?.lowercased() {
-        case "portable": return WEAVE_ISA_PORTABLE
-        case "avx2": return best.rawValue >= WEAVE_ISA_AVX2.rawValue ? WEAVE_ISA_AVX2 : best
-        default: return best
-        }
-    }()
+    /// The variant used by default in this process: `KernelISA.current` (the best this CPU
+    /// runs, or the one `WEAVE_ISA` names).
+    package static var selectedISA: weave_isa { KernelISA.current.cValue }
 
     /// The variants this CPU runs, lowest first.
     package static var supportedISAs: [weave_isa] {

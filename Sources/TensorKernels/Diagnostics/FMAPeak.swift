@@ -1,5 +1,6 @@
 import CKernels
 import CPlatform
+import ParallelRuntime
 
 /// Measures the single-core FMA throughput of this machine, the ceiling that GEMM and conv
 /// figures are quoted against ("% of peak" is always relative to a peak measured in the same run).

@@ -1,5 +1,5 @@
 import Testing
-@testable import TensorKernels
+@testable import ParallelRuntime
 
 @Suite("Kernel ISA selection")
 struct KernelISATests {
