@@ -17,12 +17,13 @@ struct Sample: Codable, Sendable {
         count = n
     }
 
-    /// The same sample with every value transformed by an increasing function.
+    /// The same sample with every value transformed by a monotonic function (increasing, like
+    /// time per item, or decreasing, like bytes per second from seconds).
     func map(_ f: (Double) -> Double) -> Sample {
         var copy = self
         copy.median = f(median)
-        copy.min = f(min)
-        copy.max = f(max)
+        copy.min = Swift.min(f(min), f(max))
+        copy.max = Swift.max(f(min), f(max))
         return copy
     }
 }
