@@ -30,10 +30,11 @@ public struct NUMATopology: Sendable, Equatable {
     public static let system: NUMATopology = read()
 
     /// Whether libnuma may be used: it says NUMA is available and `WEAVE_NUMA` is not `off`.
-    public static var libnumaUsable: Bool {
+    /// Decided once per process (reading the environment builds a dictionary each time).
+    public static let libnumaUsable: Bool = {
         if ProcessInfo.processInfo.environment["WEAVE_NUMA"]?.lowercased() == "off" { return false }
         return numa_available() >= 0
-    }
+    }()
 
     /// The node of `cpu` (numa_node_of_cpu), or 0 when libnuma is not in use.
     public static func nodeOfCPU(_ cpu: Int) -> Int {

@@ -159,7 +159,9 @@ package final class PoolCore {
 
     /// Own deque first (newest work, warm in cache), then steal from a random victim onwards.
     func findWork(_ slot: WorkerSlot) -> UnsafeMutableRawPointer? {
-        if let job = slot.deque.take() { return job }
+        // `take` on an empty deque costs two stores and a full fence; idle spinners check first
+        // (the owner never under-reads its own deque: `top` only grows).
+        if slot.deque.mayHaveWork, let job = slot.deque.take() { return job }
         let n = slots.count
         guard n > 1 else { return nil }
         var retry = true

@@ -72,29 +72,14 @@ struct SchedulerBenchmark {
                                        note: note))
         }
 
-        // 1. Empty parallel-for over all threads: the cost of a fork-join when nothing is done.
-        let calls = 400
-        let empty = measure(repeats: batches, warmup: 3) {
-            for _ in 0..<calls { pool.parallelFor(0..<threads) { _ in } }
-        }.map { $0 / Double(calls) * 1e6 }
-        figure("fork-join, empty parallelFor over all threads", "µs", empty)
-
-        // 2. The same with every thread forced to take part (an N-party barrier in the tiles):
-        //    fork-join with true N-way parallelism.
-        let barrier = RoundBarrier(parties: threads)
-        var missed = 0
-        let forced = measure(repeats: batches, warmup: 3) {
-            for _ in 0..<calls {
-                let round = barrier.nextRound()
-                pool.parallelFor(0..<threads) { _ in
-                    if !barrier.arrive(round: round, timeoutSeconds: 0.01) { barrier.recordMiss() }
-                }
-            }
-        }.map { $0 / Double(calls) * 1e6 }
-        missed = barrier.misses
-        figure("fork-join, all threads take part", "µs", forced,
-               note: missed == 0 ? "every call ran on \(threads) threads at once"
-                                 : "\(missed) tile waits timed out (threads did not all run)")
+        // 1–2. Fork-join latency, empty and with all threads forced to take part.
+        let latency = forkJoinLatency(threads: threads, waitSeconds: 0.01) { n, body in
+            pool.parallelFor(0..<n) { body($0.lowerBound) }
+        }
+        figure("fork-join, empty parallelFor over all threads", "µs", latency.empty)
+        figure("fork-join, all threads take part", "µs", latency.forced,
+               note: latency.misses == 0 ? "every call ran on \(threads) threads at once"
+                   : "\(latency.misses) tile waits timed out (threads did not all run)")
 
         // 3. Per-task overhead: a binary tree of joins, 2^16 leaves, nothing else.
         let leaves = 1 << 16
@@ -135,25 +120,13 @@ struct SchedulerBenchmark {
                                        threads: threads, implementation: "dispatch", sample: sample,
                                        note: note))
         }
-        let calls = 400
-        let empty = measure(repeats: batches, warmup: 3) {
-            for _ in 0..<calls { DispatchQueue.concurrentPerform(iterations: threads) { _ in } }
-        }.map { $0 / Double(calls) * 1e6 }
-        figure("fork-join, empty parallelFor over all threads", "µs", empty)
-
-        let barrier = RoundBarrier(parties: threads)
-        let forced = measure(repeats: batches, warmup: 3) {
-            for _ in 0..<calls {
-                let round = barrier.nextRound()
-                DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                    if !barrier.arrive(round: round, timeoutSeconds: 0.001) { barrier.recordMiss() }
-                }
-            }
-        }.map { $0 / Double(calls) * 1e6 }
-        let totalCalls = calls * (batches + 3)
-        figure("fork-join, all threads take part", "µs", forced,
-               note: barrier.misses == 0 ? "every call ran on \(threads) threads at once"
-                   : "\(barrier.misses) of \(totalCalls * threads) iteration waits timed out after 1 ms: "
+        let latency = forkJoinLatency(threads: threads, waitSeconds: 0.001) { n, body in
+            DispatchQueue.concurrentPerform(iterations: n, execute: body)
+        }
+        figure("fork-join, empty parallelFor over all threads", "µs", latency.empty)
+        figure("fork-join, all threads take part", "µs", latency.forced,
+               note: latency.misses == 0 ? "every call ran on \(threads) threads at once"
+                   : "\(latency.misses) of \(latency.calls * threads) iteration waits timed out after 1 ms: "
                      + "those calls ran iterations one after another")
 
         let tiles = 1 << 20
@@ -164,6 +137,29 @@ struct SchedulerBenchmark {
         figure("idle pool CPU", "% of one core", Sample([idleCPUPercent()]),
                note: "getrusage(RUSAGE_SELF) over 1 s of sleep after work")
         return figures
+    }
+
+    /// Fork-join latency of `forkJoin(n, body)` (which runs `body(0..<n)`, possibly in
+    /// parallel) in µs per call: with empty bodies, and with an n-party barrier in the bodies
+    /// so that every call really runs on n threads at once. `misses` counts barrier waits that
+    /// timed out after `waitSeconds` (iterations that did not run concurrently).
+    func forkJoinLatency(threads: Int, waitSeconds: Double,
+                         _ forkJoin: (Int, @Sendable (Int) -> Void) -> Void)
+        -> (empty: Sample, forced: Sample, misses: Int, calls: Int) {
+        let calls = 400
+        let empty = measure(repeats: batches, warmup: 3) {
+            for _ in 0..<calls { forkJoin(threads) { _ in } }
+        }.map { $0 / Double(calls) * 1e6 }
+        let barrier = RoundBarrier(parties: threads)
+        let forced = measure(repeats: batches, warmup: 3) {
+            for _ in 0..<calls {
+                let round = barrier.nextRound()
+                forkJoin(threads) { _ in
+                    if !barrier.arrive(round: round, timeoutSeconds: waitSeconds) { barrier.recordMiss() }
+                }
+            }
+        }.map { $0 / Double(calls) * 1e6 }
+        return (empty, forced, barrier.misses, calls * (batches + 3))
     }
 
     func printSummary(_ figures: [BenchFigure]) {
