@@ -21,6 +21,11 @@ let package = Package(
             name: "CNUMA",
             providers: [.apt(["libnuma-dev"])]
         ),
+        // zlib: gunzip for the IDX data sets; from `zlib1g-dev`.
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Tiny shim for what `import Glibc` cannot reach (_GNU_SOURCE calls, futex); see its header.
         .target(name: "CPlatform"),
         // Innermost compute-bound loops, one variant per ISA, selected at run time.
@@ -37,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "NeuralNetwork",
-            dependencies: ["TensorKernels", "ParallelRuntime"],
+            dependencies: ["TensorKernels", "ParallelRuntime", "CZlib"],
             exclude: ["README.md"]
         ),
         .target(name: "Weave", dependencies: ["NeuralNetwork", "TensorKernels", "ParallelRuntime"]),
@@ -51,6 +56,7 @@ let package = Package(
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "ParallelRuntimeTests", dependencies: ["ParallelRuntime", "CPlatform"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
         .testTarget(name: "WeaveTests", dependencies: ["Weave"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,6 @@
 // NeuralNetwork: Layer, layers, Sequential, losses, optimisers, data, Trainer, checkpoints.
-// (Built up by the training issue; see DESIGN §7.)
+import CZlib
 import TensorKernels
+
+/// The version of the zlib library linked for gzip data sets (shown by `weave info`).
+public var zlibVersionString: String { String(cString: zlibVersion()) }
