@@ -80,6 +80,48 @@ void weave_dropout_avx2_backward(const float *gradient, float *result, const uin
 void weave_dropout_avx512_backward(const float *gradient, float *result, const uint64_t *mask,
                                    size_t count, float scale);
 
+/// SGEMM micro-kernels (BLIS naming: datatype, ISA, MR×NR tile). Each updates an m×n tile of C
+/// (m ≤ MR, n ≤ NR; element (i, j) at c[i·ldc + j]) with the product of an m×k block of A and a
+/// k×n block of B. The arithmetic is the same in every variant, so they all write the same
+/// bits: each element is one chain
+///     acc = β·c[i,j]  (exactly 0 when β = 0, and c is then never read; c itself when β = 1)
+///     acc = fma(a[i,p], b[p,j], acc)   for p = 0, 1, …, k − 1, in order, one rounding each
+///     c[i,j] = acc
+/// Calling a kernel twice over consecutive k ranges with β = 1 the second time continues the
+/// same chain, so blocking k (KC) does not change any bit either.
+///
+/// Packed form `weave_sgemm_<isa>_<MR>x<NR>`: `a` is an MR-row micro-panel (element (i, p) at
+/// a[p·MR + i]) and `b` an NR-column micro-panel (element (p, j) at b[p·NR + j]), both padded
+/// with zeros to the full MR and NR (the padding is read, never stored).
+/// Strided form `…_strided`: element (i, p) of A at a[i·a_row_stride + p·a_col_stride], element
+/// (p, j) of B at b[p·ldb + j]; only the m rows of A and n columns of B are read.
+/// C must not overlap A or B. No alignment is required.
+void weave_sgemm_portable_4x16(int64_t k, const float *a, const float *b, float *c,
+                               int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_portable_4x16_strided(int64_t k, const float *a, int64_t a_row_stride,
+                                       int64_t a_col_stride, const float *b, int64_t ldb,
+                                       float *c, int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx2_6x16(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                           int64_t m, int64_t n, float beta);
+void weave_sgemm_avx2_6x16_strided(int64_t k, const float *a, int64_t a_row_stride,
+                                   int64_t a_col_stride, const float *b, int64_t ldb, float *c,
+                                   int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_8x32(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                             int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_8x32_strided(int64_t k, const float *a, int64_t a_row_stride,
+                                     int64_t a_col_stride, const float *b, int64_t ldb,
+                                     float *c, int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_12x32(int64_t k, const float *a, const float *b, float *c,
+                              int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_12x32_strided(int64_t k, const float *a, int64_t a_row_stride,
+                                      int64_t a_col_stride, const float *b, int64_t ldb,
+                                      float *c, int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_14x32(int64_t k, const float *a, const float *b, float *c,
+                              int64_t ldc, int64_t m, int64_t n, float beta);
+void weave_sgemm_avx512_14x32_strided(int64_t k, const float *a, int64_t a_row_stride,
+                                      int64_t a_col_stride, const float *b, int64_t ldb,
+                                      float *c, int64_t ldc, int64_t m, int64_t n, float beta);
+
 #ifdef __cplusplus
 }
 #endif
