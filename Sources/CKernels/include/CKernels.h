@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "weave_conv2d.h"
 
 #ifdef __cplusplus
 extern "C" {
