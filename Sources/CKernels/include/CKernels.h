@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "weave_batchnorm.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
