@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include "weave_conv2d.h"
 
+#include "weave_batchnorm.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

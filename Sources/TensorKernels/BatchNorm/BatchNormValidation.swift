@@ -1,0 +1,27 @@
+/// Shape checks shared by the batch-norm entry points.
+enum BatchNormValidation {
+    /// Checks that `input` is [N, C, spatial…] and that every per-channel tensor has shape [C];
+    /// returns the tiling for `input`'s shape.
+    static func check(_ input: Tensor, perChannel: [(name: String, tensor: Tensor)],
+                      operation: String) throws(ShapeError) -> BatchNormTiling {
+        guard input.rank >= 2 else {
+            throw ShapeError(operation: operation, expected: [-1, -1], actual: input.shape,
+                             detail: "input must be [N, C] or [N, C, H, W] (−1: any size)")
+        }
+        let channels = input.shape[1]
+        for (name, tensor) in perChannel where tensor.shape != [channels] {
+            throw ShapeError(operation: operation, expected: [channels], actual: tensor.shape,
+                             detail: "\(name) must have one value per channel of input \(input.shape)")
+        }
+        return BatchNormTiling(shape: input.shape)
+    }
+
+    /// Checks that a tensor written by an `into:` form has the shape the call produces.
+    static func checkOutput(_ output: Tensor, _ expected: [Int], name: String,
+                            operation: String) throws(ShapeError) {
+        guard output.shape == expected else {
+            throw ShapeError(operation: operation, expected: expected, actual: output.shape,
+                             detail: "\(name) must have the input's shape")
+        }
+    }
+}

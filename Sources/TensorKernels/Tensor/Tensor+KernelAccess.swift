@@ -1,0 +1,27 @@
+import ParallelRuntime
+
+extension Tensor {
+    /// The first element, for reading inside this module's kernels. Valid while `self` (or a
+    /// copy sharing its storage) is alive; keep it alive with `withExtendedLifetime` around
+    /// the kernel.
+    var unsafeElements: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+
+    /// Makes the storage unique (copying a shared one) and returns the first element for
+    /// writing. Valid until `self` is next copied or mutated; keep `self` alive meanwhile.
+    /// - Throws: `AllocationError` if the copy cannot be allocated.
+    mutating func uniqueElements() throws(AllocationError) -> UnsafeMutablePointer<Float> {
+        try makeUnique()
+        return storage.pointer
+    }
+
+    /// Makes `self` a tensor of `shape` that this module may overwrite: keeps the storage when
+    /// the shape already matches (copying it first if shared), allocates otherwise (the `into:`
+    /// forms use it for small outputs such as per-channel statistics and gradients).
+    /// - Throws: `ShapeError` for a negative dimension, `AllocationError`.
+    mutating func prepareOutput(shape: [Int]) throws -> UnsafeMutablePointer<Float> {
+        if self.shape != shape {
+            self = try Tensor(uninitializedShape: shape) { _ in }
+        }
+        return try uniqueElements()
+    }
+}
