@@ -1,3 +1,4 @@
+import Foundation
 import ParallelRuntime
 import Testing
 import TensorKernels
@@ -153,6 +154,21 @@ struct BatchLoaderTests {
         let loader = BatchLoader(try indexedSplit(count: 100).prefix(10), batchSize: 4, seed: 1)
         let indices = drain(loader).flatMap { $0 }
         #expect(indices.sorted() == Array(0..<10))
+    }
+
+    @Test("A released loader stops its thread")
+    func threadsStop() throws {
+        func threadCount() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count
+        }
+        let split = try indexedSplit(count: 8)
+        let before = try threadCount()
+        for _ in 0..<200 {
+            let loader = BatchLoader(split, batchSize: 3, seed: 1)
+            _ = loader.next()
+        }
+        // Other tests may run threads meanwhile; 200 leaked threads would show regardless.
+        #expect(try threadCount() < before + 50)
     }
 
     @Test("A batch size of 0 is a precondition failure")
