@@ -10,7 +10,8 @@ struct WeaveCommand: ParsableCommand {
             Environment: WEAVE_NUM_THREADS (default thread count), WEAVE_ISA=avx512|avx2|portable \
             (force a kernel variant), WEAVE_NUMA=off (disable libnuma).
             """,
-        subcommands: [InfoCommand.self, TrainCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, TrainCommand.self, ReproCommand.self, BenchCommand.self,
+                      NUMACheckCommand.self])
 
     static func main() {
         weave_stdout_line_buffered()

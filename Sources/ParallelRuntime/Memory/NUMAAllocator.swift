@@ -69,6 +69,11 @@ public final class NUMAAllocator: Sendable {
     /// tile: tile `t` covers bytes `[t·tileBytes, (t+1)·tileBytes)`, the tiling the compute will
     /// use, so each page lands on the node of the worker that runs its tile. The bytes are
     /// zero afterwards.
+    ///
+    /// Buffers of 2 MiB or more are backed by transparent huge pages, which land whole on the
+    /// node of their first toucher: give such buffers tiles of a multiple of 2 MiB, or a
+    /// huge page straddling two tiles goes to whichever worker wrote first (seen in the
+    /// 2-node guest of `tools/numa-vm-test`).
     public func allocateFirstTouch(byteCount: Int, tileBytes: Int,
                                    pool: ThreadPool) throws(AllocationError) -> NUMABuffer {
         precondition(tileBytes >= 1, "first-touch tile size must be ≥ 1 byte, got \(tileBytes)")

@@ -33,7 +33,7 @@ package final class PoolCore {
         pthread_mutex_init(callerLock, nil)
         if let cpus = pinCPUs, !cpus.isEmpty {
             for slot in slots.dropFirst() {
-                let cpu = cpus[(slot.index - 1) % cpus.count]
+                let cpu = cpus[slot.index % cpus.count]
                 slot.pinnedCPU = cpu
                 slot.numaNode = NUMATopology.nodeOfCPU(cpu)
             }

@@ -28,7 +28,7 @@ public struct ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
 extension ShapeError {
     /// Validates a shape (every dimension ≥ 0, element count representable) and returns its
     /// element count.
-    static func elementCount(of shape: [Int], operation: String) throws(ShapeError) -> Int {
+    package static func elementCount(of shape: [Int], operation: String) throws(ShapeError) -> Int {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else {
@@ -46,7 +46,7 @@ extension ShapeError {
     }
 
     /// Throws unless `actual == expected`.
-    static func check(_ actual: [Int], equals expected: [Int],
+    package static func check(_ actual: [Int], equals expected: [Int],
                       operation: String) throws(ShapeError) {
         guard actual == expected else {
             throw ShapeError(operation: operation, expected: expected, actual: actual)
