@@ -24,7 +24,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
 
     /// A recipe; the defaults are `weave train`'s.
     public init(model: ModelPreset = .cnnBN, batchSize: Int = 64, optimizer: OptimizerKind = .sgd,
-                learningRate: Float = 0.01, momentum: Float = 0.9, nesterov: Bool = false,
+                learningRate: Float = 0.05, momentum: Float = 0.9, nesterov: Bool = false,
                 weightDecay: Float = 0, seed: UInt64 = 1) {
         self.model = model
         self.batchSize = batchSize

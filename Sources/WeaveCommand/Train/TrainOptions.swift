@@ -34,7 +34,7 @@ struct HyperparameterOptions: ParsableArguments {
     var batchSize = 64
 
     @Option(help: "Learning rate.")
-    var lr: Float = 0.01
+    var lr: Float = 0.05
 
     @Option(help: "SGD momentum (0 for plain SGD).")
     var momentum: Float = 0.9
