@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "NeuralNetwork",
             dependencies: ["TensorKernels", "ParallelRuntime", "CZlib"],
-            exclude: ["README.md"]
+            exclude: ["README.md", "Data/README.md", "Checkpoint/README.md"]
         ),
         .target(name: "Weave", dependencies: ["NeuralNetwork", "TensorKernels", "ParallelRuntime"]),
         .executableTarget(

@@ -151,6 +151,20 @@ struct DatasetTests {
         #expect(train.prefix(0).count == 0)
     }
 
+    @Test("A split whose images and labels differ in count is a precondition failure")
+    func splitCountMismatch() async {
+        await #expect(processExitsWith: .failure) {
+            _ = DatasetSplit(images: try Tensor(zeros: [2, 1, 1, 1]), labels: [0], kind: .mnist)
+        }
+    }
+
+    @Test("A negative prefix length is a precondition failure")
+    func negativePrefix() async {
+        await #expect(processExitsWith: .failure) {
+            _ = DatasetSplit(images: try Tensor(zeros: [1, 1, 1, 1]), labels: [0], kind: .mnist).prefix(-1)
+        }
+    }
+
     @Test("Real MNIST loads: 60,000 + 10,000 images, known labels, normalised statistics",
           .enabled(if: RealMNIST.isAvailable, "MNIST not found at \(RealMNIST.directory)"))
     func realMNIST() throws {
