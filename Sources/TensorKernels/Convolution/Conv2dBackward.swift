@@ -108,6 +108,10 @@ package func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Ten
                                 try DirectConv2d(geometry: geometry, isa: isa).backward(
                                     input: x, weight: w, outputGradient: dy, inputGradient: dx,
                                     weightGradient: dw, biasGradient: db, pool: pool)
+                            case .im2colGEMM:
+                                try Im2colConv2d(geometry: geometry, isa: isa).backward(
+                                    input: x, weight: w, outputGradient: dy, inputGradient: dx,
+                                    weightGradient: dw, biasGradient: db, pool: pool)
                             }
                         }
                     }

@@ -67,6 +67,9 @@ package func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor?,
                     case .direct:
                         try DirectConv2d(geometry: geometry, isa: isa)
                             .forward(input: x, weight: w, bias: b, output: y, pool: pool)
+                    case .im2colGEMM:
+                        try Im2colConv2d(geometry: geometry, isa: isa)
+                            .forward(input: x, weight: w, bias: b, output: y, pool: pool)
                     }
                 }
             }
