@@ -76,22 +76,22 @@ package func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Ten
     let operation = "conv2dBackward"
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
                                       configuration: configuration, operation: operation)
-    try ShapeError.check(outputGradient.shape, equals: geometry.outputShape,
-                         operation: operation + " (output gradient)")
-    try ShapeError.check(weightGradient.shape, equals: geometry.weightShape,
-                         operation: operation + " (weight gradient)")
+    try Conv2dGeometry.check(outputGradient.shape, is: geometry.outputDimensions,
+                             operation: operation + " (output gradient)")
+    try Conv2dGeometry.check(weightGradient.shape, is: geometry.weightDimensions,
+                             operation: operation + " (weight gradient)")
     try weightGradient.makeUnique()
     if var gradient = inputGradient {
         inputGradient = nil  // drop our reference so the storage can be unique
-        try ShapeError.check(gradient.shape, equals: geometry.inputShape,
-                             operation: operation + " (input gradient)")
+        try Conv2dGeometry.check(gradient.shape, is: geometry.inputDimensions,
+                                 operation: operation + " (input gradient)")
         try gradient.makeUnique()
         inputGradient = gradient
     }
     if var gradient = biasGradient {
         biasGradient = nil
-        try ShapeError.check(gradient.shape, equals: [geometry.outputChannels],
-                             operation: operation + " (bias gradient)")
+        try Conv2dGeometry.check(gradient.shape, isVectorOf: geometry.outputChannels,
+                                 operation: operation + " (bias gradient)")
         try gradient.makeUnique()
         biasGradient = gradient
     }
@@ -106,6 +106,10 @@ package func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Ten
                             switch algorithm {
                             case .direct:
                                 try DirectConv2d(geometry: geometry, isa: isa).backward(
+                                    input: x, weight: w, outputGradient: dy, inputGradient: dx,
+                                    weightGradient: dw, biasGradient: db, pool: pool)
+                            case .im2colGEMM:
+                                try Im2colConv2d(geometry: geometry, isa: isa).backward(
                                     input: x, weight: w, outputGradient: dy, inputGradient: dx,
                                     weightGradient: dw, biasGradient: db, pool: pool)
                             }

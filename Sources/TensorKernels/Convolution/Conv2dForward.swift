@@ -51,11 +51,11 @@ package func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor?,
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
                                       configuration: configuration, operation: operation)
     if let bias {
-        try ShapeError.check(bias.shape, equals: [geometry.outputChannels],
-                             operation: operation + " (bias)")
+        try Conv2dGeometry.check(bias.shape, isVectorOf: geometry.outputChannels,
+                                 operation: operation + " (bias)")
     }
-    try ShapeError.check(output.shape, equals: geometry.outputShape,
-                         operation: operation + "(into:)")
+    try Conv2dGeometry.check(output.shape, is: geometry.outputDimensions,
+                             operation: operation + "(into:)")
     try output.makeUnique()
     try input.withUnsafeBufferPointer { x in
         try weight.withUnsafeBufferPointer { w in
@@ -66,6 +66,9 @@ package func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor?,
                     switch algorithm {
                     case .direct:
                         try DirectConv2d(geometry: geometry, isa: isa)
+                            .forward(input: x, weight: w, bias: b, output: y, pool: pool)
+                    case .im2colGEMM:
+                        try Im2colConv2d(geometry: geometry, isa: isa)
                             .forward(input: x, weight: w, bias: b, output: y, pool: pool)
                     }
                 }

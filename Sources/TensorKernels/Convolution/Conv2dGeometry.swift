@@ -86,3 +86,36 @@ package struct Conv2dGeometry: Sendable, Hashable {
     package var paddedHeight: Int { height + 2 * paddingHeight }
     package var paddedWidth: Int { width + 2 * paddingWidth }
 }
+
+extension Conv2dGeometry {
+    /// Throws unless `shape` is exactly `dimensions`; builds nothing unless it throws, so a
+    /// steady-state call allocates nothing here.
+    package static func check(_ shape: [Int], is dimensions: (Int, Int, Int, Int),
+                              operation: @autoclosure () -> String) throws(ShapeError) {
+        guard shape.count == 4, shape[0] == dimensions.0, shape[1] == dimensions.1,
+              shape[2] == dimensions.2, shape[3] == dimensions.3 else {
+            throw ShapeError(operation: operation(),
+                             expected: [dimensions.0, dimensions.1, dimensions.2, dimensions.3],
+                             actual: shape)
+        }
+    }
+
+    /// Throws unless `shape` is `[length]`.
+    package static func check(_ shape: [Int], isVectorOf length: Int,
+                              operation: @autoclosure () -> String) throws(ShapeError) {
+        guard shape.count == 1, shape[0] == length else {
+            throw ShapeError(operation: operation(), expected: [length], actual: shape)
+        }
+    }
+
+    /// (N, O, OH, OW).
+    package var outputDimensions: (Int, Int, Int, Int) {
+        (batch, outputChannels, outputHeight, outputWidth)
+    }
+    /// (N, C, H, W).
+    package var inputDimensions: (Int, Int, Int, Int) { (batch, inputChannels, height, width) }
+    /// (O, C, KH, KW).
+    package var weightDimensions: (Int, Int, Int, Int) {
+        (outputChannels, inputChannels, kernelHeight, kernelWidth)
+    }
+}

@@ -223,31 +223,10 @@ package struct DirectConv2d: Sendable {
                                       pool: pool)
                 }
             }
-            combine(partials, count: partialCount, weightGradient: weightGradient,
-                    biasGradient: biasGradient, pool: pool)
-        }
-    }
-
-    /// Sums the per-image partials in image order into the parameter gradients.
-    func combine(_ partials: UnsafeMutablePointer<Float>, count: Int,
-                 weightGradient: UnsafeMutablePointer<Float>,
-                 biasGradient: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
-        let g = geometry
-        let weightCount = g.weightCount
-        // Column tiles of the partials matrix [N][count]; each element sums down its column.
-        pool.parallelFor(0..<count, grain: 4096) { columns in
-            for j in columns {
-                var total: Float = 0
-                if g.batch > 0 {
-                    total = partials[j]
-                    for n in 1..<g.batch { total = total + partials[n * count + j] }
-                }
-                if j < weightCount {
-                    weightGradient[j] = total
-                } else {
-                    biasGradient?[j - weightCount] = total
-                }
-            }
+            Conv2dBatchReduction.sumImages(partials, batch: g.batch, count: partialCount,
+                                           weightCount: weightCount,
+                                           weightGradient: weightGradient,
+                                           biasGradient: biasGradient, pool: pool)
         }
     }
 

@@ -12,6 +12,9 @@ struct ConvBenchCommand: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
+    @Flag(help: "Also time the algorithm not chosen for each layer (the choice is by shape).")
+    var allAlgorithms = false
+
     /// One benchmarked layer: shapes, configuration, and PyTorch 2.13's forward+backward time
     /// on the 2-core development machine at 1 and 2 threads (ms), where measured (issue 5).
     struct Layer {
@@ -45,64 +48,12 @@ struct ConvBenchCommand: ParsableCommand {
                 let geometry = try Conv2dGeometry(input: layer.input, weight: layer.weight,
                                                   configuration: layer.configuration,
                                                   operation: "weave bench conv")
-                let macs = Double(geometry.multiplyAdds)
-                let large = macs > 1e9
-                let repeats = options.quick ? (large ? 3 : 7) : (large ? 5 : 21)
-                let x = try Tensor(uniformShape: layer.input, lowerBound: -1,
-                                   stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
-                let w = try Tensor(uniformShape: layer.weight, lowerBound: -1,
-                                   stream: RandomStream(seed: 1, purpose: .custom(stream: 2)))
-                let b = try Tensor(zeros: [geometry.outputChannels])
-                let dy = try Tensor(uniformShape: geometry.outputShape, lowerBound: -1,
-                                    stream: RandomStream(seed: 1, purpose: .custom(stream: 3)))
-                var y = try Tensor(zeros: geometry.outputShape)
-                var dx: Tensor? = try Tensor(zeros: geometry.inputShape)
-                var dw = try Tensor(zeros: geometry.weightShape)
-                var db: Tensor? = try Tensor(zeros: [geometry.outputChannels])
-                var failure: (any Error)?
-                let forward = measure(repeats: repeats, warmup: 2) {
-                    do {
-                        try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
-                                          into: &y, pool: pool)
-                    } catch { failure = error }
+                let preferred = Conv2dAlgorithm.preferred(for: geometry)
+                for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {
+                    try measureLayer(layer, geometry: geometry, algorithm: algorithm,
+                                     preferred: preferred, threads: threads, pool: pool,
+                                     report: &report, rows: &rows)
                 }
-                let both = measure(repeats: repeats, warmup: 2) {
-                    do {
-                        try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
-                                          into: &y, pool: pool)
-                        try conv2dBackward(dy, input: x, weight: w,
-                                           configuration: layer.configuration, inputGradient: &dx,
-                                           weightGradient: &dw, biasGradient: &db, pool: pool)
-                    } catch { failure = error }
-                }
-                if let failure { throw failure }
-                let forwardMs = forward.map { $0 * 1e3 }
-                let bothMs = both.map { $0 * 1e3 }
-                // Forward: 2 flops per multiply-add; backward: as much again for dX and for dW.
-                let forwardGFLOPS = forward.map { 2 * macs / $0 / 1e9 }
-                let bothGFLOPS = both.map { 6 * macs / $0 / 1e9 }
-                let shape = "x \(layer.input), w \(layer.weight), \(layer.configuration)"
-                let algorithm = Conv2dAlgorithm.preferred(for: geometry).rawValue
-                for (metric, sample, unit) in [("forward", forwardMs, "ms"),
-                                               ("forward GFLOP/s", forwardGFLOPS, "GFLOP/s"),
-                                               ("forward+backward", bothMs, "ms"),
-                                               ("forward+backward GFLOP/s", bothGFLOPS, "GFLOP/s")] {
-                    report.figures.append(BenchFigure(
-                        benchmark: "conv", metric: metric, unit: unit, threads: threads,
-                        implementation: "weave (\(algorithm))", shape: shape, isa: isa.rawValue,
-                        sample: sample))
-                }
-                var versus = "–"
-                if let reference = layer.pytorchMilliseconds[threads] {
-                    report.figures.append(BenchFigure(
-                        benchmark: "conv", metric: "forward+backward", unit: "ms", threads: threads,
-                        implementation: "pytorch 2.13 (quoted, issue 5)", shape: shape, isa: nil,
-                        sample: Sample([reference]), note: "measured on the development machine, not in this run"))
-                    versus = String(format: "%.1f ms (%.1f×)", reference, reference / bothMs.median)
-                }
-                rows.append(["\(threads)", layer.name, "\(layer.input[0])", algorithm,
-                             cell(forwardMs), formatted(forwardGFLOPS.median), cell(bothMs),
-                             formatted(bothGFLOPS.median), versus])
             }
         }
         print("Conv2d, ISA \(isa.rawValue), FMA peak \(formatted(report.fmaPeakGFLOPSPerCore ?? 0)) "
@@ -110,5 +61,74 @@ struct ConvBenchCommand: ParsableCommand {
         printTable(["threads", "layer", "batch", "algorithm", "fwd ms", "fwd GFLOP/s",
                     "fwd+bwd ms", "fwd+bwd GFLOP/s", "PyTorch fwd+bwd (speedup)"], rows)
         if let path = options.json { try report.write(to: path); print("wrote \(path)") }
+    }
+
+    /// Times forward and forward+backward of one layer with one algorithm; appends figures and
+    /// a table row.
+    func measureLayer(_ layer: Layer, geometry: Conv2dGeometry, algorithm: Conv2dAlgorithm,
+                      preferred: Conv2dAlgorithm, threads: Int, pool: ThreadPool,
+                      report: inout BenchReport, rows: inout [[String]]) throws {
+        let isa = KernelISA.current
+        let macs = Double(geometry.multiplyAdds)
+        let large = macs > 1e9
+        let repeats = options.quick ? (large ? 3 : 7) : (large ? 5 : 21)
+        let x = try Tensor(uniformShape: layer.input, lowerBound: -1,
+                           stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
+        let w = try Tensor(uniformShape: layer.weight, lowerBound: -1,
+                           stream: RandomStream(seed: 1, purpose: .custom(stream: 2)))
+        let b = try Tensor(zeros: [geometry.outputChannels])
+        let dy = try Tensor(uniformShape: geometry.outputShape, lowerBound: -1,
+                            stream: RandomStream(seed: 1, purpose: .custom(stream: 3)))
+        var y = try Tensor(zeros: geometry.outputShape)
+        var dx: Tensor? = try Tensor(zeros: geometry.inputShape)
+        var dw = try Tensor(zeros: geometry.weightShape)
+        var db: Tensor? = try Tensor(zeros: [geometry.outputChannels])
+        var failure: (any Error)?
+        let forward = measure(repeats: repeats, warmup: 2) {
+            do {
+                try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
+                                  into: &y, pool: pool, algorithm: algorithm,
+                                  isa: isa.cValue)
+            } catch { failure = error }
+        }
+        let both = measure(repeats: repeats, warmup: 2) {
+            do {
+                try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
+                                  into: &y, pool: pool, algorithm: algorithm,
+                                  isa: isa.cValue)
+                try conv2dBackward(dy, input: x, weight: w,
+                                   configuration: layer.configuration, inputGradient: &dx,
+                                   weightGradient: &dw, biasGradient: &db, pool: pool,
+                                   algorithm: algorithm, isa: isa.cValue)
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        let forwardMs = forward.map { $0 * 1e3 }
+        let bothMs = both.map { $0 * 1e3 }
+        // Forward: 2 flops per multiply-add; backward: as much again for dX and for dW.
+        let forwardGFLOPS = forward.map { 2 * macs / $0 / 1e9 }
+        let bothGFLOPS = both.map { 6 * macs / $0 / 1e9 }
+        let shape = "x \(layer.input), w \(layer.weight), \(layer.configuration)"
+        let label = algorithm.rawValue + (algorithm == preferred ? "" : " (not chosen)")
+        for (metric, sample, unit) in [("forward", forwardMs, "ms"),
+                                       ("forward GFLOP/s", forwardGFLOPS, "GFLOP/s"),
+                                       ("forward+backward", bothMs, "ms"),
+                                       ("forward+backward GFLOP/s", bothGFLOPS, "GFLOP/s")] {
+            report.figures.append(BenchFigure(
+                benchmark: "conv", metric: metric, unit: unit, threads: threads,
+                implementation: "weave (\(label))", shape: shape, isa: isa.rawValue,
+                sample: sample))
+        }
+        var versus = "–"
+        if let reference = layer.pytorchMilliseconds[threads] {
+            report.figures.append(BenchFigure(
+                benchmark: "conv", metric: "forward+backward", unit: "ms", threads: threads,
+                implementation: "pytorch 2.13 (quoted, issue 5)", shape: shape, isa: nil,
+                sample: Sample([reference]), note: "measured on the development machine, not in this run"))
+            versus = String(format: "%.1f ms (%.1f×)", reference, reference / bothMs.median)
+        }
+        rows.append(["\(threads)", layer.name, "\(layer.input[0])", label,
+                     cell(forwardMs), formatted(forwardGFLOPS.median), cell(bothMs),
+                     formatted(bothGFLOPS.median), versus])
     }
 }

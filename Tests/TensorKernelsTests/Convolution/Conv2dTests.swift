@@ -35,21 +35,29 @@ let conv2dDeterminismCases: [Conv2dCase] = [
     conv2dCases[2], conv2dCases[5], conv2dCases[6],
 ]
 
-/// Forward and backward of a case, every output as bits.
-func conv2dBits(_ c: Conv2dCase, pool: ThreadPool, isa: weave_isa = KernelISA.current.cValue)
-    throws -> [[UInt32]] {
+/// Forward and backward of a case with one algorithm and kernel variant.
+func conv2dRun(_ c: Conv2dCase, algorithm: Conv2dAlgorithm, pool: ThreadPool,
+               isa: weave_isa = KernelISA.current.cValue)
+    throws -> (y: Tensor, dx: Tensor?, dw: Tensor, db: Tensor?) {
     let (x, w, b, dy) = try c.tensors()
     let g = c.geometry
-    var y = try Tensor(zeros: g.outputShape)
+    var y = try Tensor(repeating: .nan, shape: g.outputShape)
     try conv2dForward(x, weight: w, bias: b, configuration: c.configuration, into: &y, pool: pool,
-                      algorithm: .preferred(for: g), isa: isa)
-    var dx: Tensor? = try Tensor(zeros: g.inputShape)
-    var dw = try Tensor(zeros: g.weightShape)
-    var db: Tensor? = c.hasBias ? try Tensor(zeros: [g.outputChannels]) : nil
+                      algorithm: algorithm, isa: isa)
+    var dx: Tensor? = try Tensor(repeating: .nan, shape: g.inputShape)
+    var dw = try Tensor(repeating: .nan, shape: g.weightShape)
+    var db: Tensor? = c.hasBias ? try Tensor(repeating: .nan, shape: [g.outputChannels]) : nil
     try conv2dBackward(dy, input: x, weight: w, configuration: c.configuration, inputGradient: &dx,
                        weightGradient: &dw, biasGradient: &db, pool: pool,
-                       algorithm: .preferred(for: g), isa: isa)
-    return [floatBits(y), floatBits(dx), floatBits(dw), floatBits(db)]
+                       algorithm: algorithm, isa: isa)
+    return (y, dx, dw, db)
+}
+
+/// Forward and backward of a case, every output as bits.
+func conv2dBits(_ c: Conv2dCase, algorithm: Conv2dAlgorithm, pool: ThreadPool,
+                isa: weave_isa = KernelISA.current.cValue) throws -> [[UInt32]] {
+    let r = try conv2dRun(c, algorithm: algorithm, pool: pool, isa: isa)
+    return [floatBits(r.y), floatBits(r.dx), floatBits(r.dw), floatBits(r.db)]
 }
 
 @Suite("Conv2d")
@@ -73,8 +81,8 @@ struct Conv2dTests {
                 == [0, 2, 3, 3])
     }
 
-    @Test("Forward matches a double-precision reference", arguments: conv2dCases)
-    func forwardMatchesReference(c: Conv2dCase) throws {
+    @Test("The public forward pass matches a double-precision reference", arguments: conv2dCases)
+    func publicForwardMatchesReference(c: Conv2dCase) throws {
         let pool = ThreadPool(threads: 2)
         let (x, w, b, _) = try c.tensors()
         let y = try conv2dForward(x, weight: w, bias: b, configuration: c.configuration, pool: pool)
@@ -84,12 +92,21 @@ struct Conv2dTests {
         #expect(outOfTolerance(y.scalars, reference.value, magnitude: reference.magnitude) == [])
     }
 
-    @Test("Backward matches a double-precision reference", arguments: conv2dCases)
-    func backwardMatchesReference(c: Conv2dCase) throws {
-        let pool = ThreadPool(threads: 2)
-        let (x, w, _, dy) = try c.tensors()
-        let gradients = try conv2dBackward(dy, input: x, weight: w, configuration: c.configuration,
-                                           computesBiasGradient: c.hasBias, pool: pool)
+    @Test("Forward matches a double-precision reference with every algorithm",
+          arguments: conv2dCases, Conv2dAlgorithm.allCases)
+    func forwardMatchesReference(c: Conv2dCase, algorithm: Conv2dAlgorithm) throws {
+        let y = try conv2dRun(c, algorithm: algorithm, pool: ThreadPool(threads: 2)).y
+        let reference = Conv2dReference.forward(c.geometry, x: doubles(c.x), w: doubles(c.w),
+                                                b: c.b.map(doubles))
+        #expect(outOfTolerance(y.scalars, reference.value, magnitude: reference.magnitude) == [])
+    }
+
+    @Test("Backward matches a double-precision reference with every algorithm",
+          arguments: conv2dCases, Conv2dAlgorithm.allCases)
+    func backwardMatchesReference(c: Conv2dCase, algorithm: Conv2dAlgorithm) throws {
+        let (x, w, _, _) = try c.tensors()
+        let run = try conv2dRun(c, algorithm: algorithm, pool: ThreadPool(threads: 2))
+        let gradients = Conv2dGradients(input: run.dx, weight: run.dw, bias: run.db)
         let reference = Conv2dReference.backward(c.geometry, x: doubles(c.x), w: doubles(c.w),
                                                  dy: doubles(c.dy))
         let dx = try #require(gradients.input)
@@ -107,14 +124,13 @@ struct Conv2dTests {
     }
 
     @Test("Every gradient agrees with central finite differences of the forward pass",
-          arguments: [conv2dCases[2], conv2dCases[3], conv2dCases[5], conv2dCases[8]])
-    func finiteDifferences(c: Conv2dCase) throws {
+          arguments: [conv2dCases[2], conv2dCases[3], conv2dCases[5], conv2dCases[8]],
+          Conv2dAlgorithm.allCases)
+    func finiteDifferences(c: Conv2dCase, algorithm: Conv2dAlgorithm) throws {
         // L = Σ dy · conv(x, w, b), evaluated in double precision; the kernel's float gradients
         // must match ∂L/∂θ ≈ (L(θ + h) − L(θ − h)) / 2h for every element of x, w and b.
-        let pool = ThreadPool(threads: 3)
-        let (x, w, _, dy) = try c.tensors()
-        let gradients = try conv2dBackward(dy, input: x, weight: w, configuration: c.configuration,
-                                           computesBiasGradient: c.hasBias, pool: pool)
+        let run = try conv2dRun(c, algorithm: algorithm, pool: ThreadPool(threads: 3))
+        let gradients = Conv2dGradients(input: run.dx, weight: run.dw, bias: run.db)
         let g = c.geometry
         let upstream = doubles(c.dy)
         let xs = doubles(c.x), ws = doubles(c.w), bs = c.b.map(doubles)
@@ -157,7 +173,11 @@ struct Conv2dTests {
         let pool = ThreadPool(threads: threads)
         let serial = ThreadPool(threads: 1)
         for c in conv2dDeterminismCases {
-            #expect(try conv2dBits(c, pool: pool) == conv2dBits(c, pool: serial), "\(c.name)")
+            for algorithm in Conv2dAlgorithm.allCases {
+                #expect(try conv2dBits(c, algorithm: algorithm, pool: pool)
+                        == conv2dBits(c, algorithm: algorithm, pool: serial),
+                        "\(c.name), \(algorithm)")
+            }
         }
     }
 
@@ -168,9 +188,20 @@ struct Conv2dTests {
         let isa = weave_isa(rawValue: isaValue)
         let pool = ThreadPool(threads: 2)
         for c in conv2dDeterminismCases + [conv2dCases[3], conv2dCases[4], conv2dCases[7]] {
-            #expect(try conv2dBits(c, pool: pool, isa: isa)
-                    == conv2dBits(c, pool: pool, isa: WEAVE_ISA_PORTABLE), "\(c.name)")
+            for algorithm in Conv2dAlgorithm.allCases {
+                #expect(try conv2dBits(c, algorithm: algorithm, pool: pool, isa: isa)
+                        == conv2dBits(c, algorithm: algorithm, pool: pool, isa: WEAVE_ISA_PORTABLE),
+                        "\(c.name), \(algorithm)")
+            }
         }
+    }
+
+    @Test("Both algorithms give the same forward bits", arguments: conv2dCases)
+    func algorithmsAgreeOnForward(c: Conv2dCase) throws {
+        let pool = ThreadPool(threads: 2)
+        let direct = try conv2dRun(c, algorithm: .direct, pool: pool).y
+        let gemm = try conv2dRun(c, algorithm: .im2colGEMM, pool: pool).y
+        #expect(floatBits(direct) == floatBits(gemm))
     }
 
     @Test("The into forms overwrite stale values and never write through a shared copy")
