@@ -8,10 +8,14 @@ extension Tensor {
     /// A tensor whose elements `body` must initialise: it receives the uninitialised buffer
     /// (`count` elements, 64-byte aligned) and must write every element.
     /// - Throws: `ShapeError` for a negative dimension, `AllocationError`, or what `body` throws.
-    public init(uninitializedShape shape: [Int],
+    ///
+    /// `placement` says where the pages go on a multi-node machine (DESIGN §5): `.firstTouch`
+    /// (the default) puts each page on the node of the thread that first writes it;
+    /// `.interleaved` spreads weights every worker reads; `.local(node:)` pins them.
+    public init(uninitializedShape shape: [Int], placement: PlacementPolicy = .firstTouch,
                 initializingWith body: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         let count = try ShapeError.elementCount(of: shape, operation: "Tensor(uninitializedShape:)")
-        let storage = try TensorStorage(capacity: count)
+        let storage = try TensorStorage(capacity: count, placement: placement)
         try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
         self.init(storage: storage, shape: shape)
     }

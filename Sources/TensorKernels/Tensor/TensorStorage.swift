@@ -1,7 +1,7 @@
 import ParallelRuntime
 
 /// The memory of a `Tensor`: a 64-byte aligned (2 MiB for ≥ 2 MiB) raw buffer of `Float` from
-/// `AlignedAllocation`, owned by a class so that `Tensor` can share it between copies and
+/// `NUMAAllocator.system` (DESIGN §5), owned by a class so that `Tensor` can share it between copies and
 /// copy it only on a write to a shared buffer (`isKnownUniquelyReferenced`). Never a Swift
 /// `Array`: its own copy-on-write would copy whole tensors behind our back (DESIGN §5).
 package final class TensorStorage {
@@ -9,26 +9,30 @@ package final class TensorStorage {
     package let pointer: UnsafeMutablePointer<Float>
     /// Elements the buffer holds.
     package let capacity: Int
+    /// The memory; released with the storage.
+    private let buffer: NUMABuffer
 
-    /// Uninitialised storage for `capacity` elements (not zero-filled).
-    package init(capacity: Int) throws(AllocationError) {
+    /// Uninitialised storage for `capacity` elements (not zero-filled), placed by `placement`:
+    /// by default `.firstTouch`, so the pages of a tensor that a kernel writes tile by tile in
+    /// parallel land on the nodes of the workers that write them. Small buffers and machines
+    /// without libnuma get plain aligned memory (see `NUMAAllocator`).
+    package init(capacity: Int, placement: PlacementPolicy = .firstTouch) throws(AllocationError) {
         let (byteCount, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         guard !overflow else {
             throw AllocationError(byteCount: Int.max, alignment: AlignedAllocation.cacheLineAlignment,
                                   errorNumber: 75)  // EOVERFLOW
         }
-        let raw = try AlignedAllocation.allocate(byteCount: byteCount)
-        pointer = raw.bindMemory(to: Float.self, capacity: capacity)
+        buffer = try NUMAAllocator.system.allocate(byteCount: byteCount, policy: placement)
+        pointer = buffer.pointer.bindMemory(to: Float.self, capacity: capacity)
         self.capacity = capacity
     }
 
-    deinit {
-        AlignedAllocation.deallocate(UnsafeMutableRawPointer(pointer))
-    }
+    /// The placement policy the pages were given (nil: plain aligned memory).
+    package var placement: PlacementPolicy? { buffer.placement }
 
     /// A new storage holding the same elements.
     package func copy() throws(AllocationError) -> TensorStorage {
-        let result = try TensorStorage(capacity: capacity)
+        let result = try TensorStorage(capacity: capacity, placement: placement ?? .firstTouch)
         result.pointer.update(from: pointer, count: capacity)
         return result
     }

@@ -61,6 +61,7 @@ final class ProgressReporter {
                 "train_loss": s.trainLoss, "test_loss": s.testLoss, "test_accuracy": s.testAccuracy,
                 "images_per_second": s.imagesPerSecond, "train_seconds": s.trainSeconds,
                 "evaluation_seconds": s.evaluationSeconds,
+                "peak_resident_bytes": peakResidentBytes(),
             ]
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
                let text = String(data: data, encoding: .utf8) {
@@ -72,11 +73,18 @@ final class ProgressReporter {
         print("epoch \(s.epoch + 1)/\(totalEpochs): train loss \(format(s.trainLoss, 4)), "
               + "test accuracy \(format(100 * s.testAccuracy, 2)) %, "
               + "\(Int(s.imagesPerSecond.rounded())) images/s, \(format(s.trainSeconds, 2)) s "
-              + "(+ \(format(s.evaluationSeconds, 2)) s test)")
+              + "(+ \(format(s.evaluationSeconds, 2)) s test), peak memory \(peakResidentBytes() >> 20) MiB")
     }
 
     func interrupted() {
         if isTerminal && !json { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+
+    /// The process's peak resident set size (getrusage's ru_maxrss, in KiB on Linux).
+    private func peakResidentBytes() -> Int {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        return usage.ru_maxrss * 1024
     }
 
     private func format(_ value: Double, _ decimals: Int) -> String {

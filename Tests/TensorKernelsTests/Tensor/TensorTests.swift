@@ -142,3 +142,22 @@ struct TensorPreconditionTests {
         }
     }
 }
+
+@Suite("Tensor placement")
+struct TensorPlacementTests {
+    @Test("Large tensors come from the NUMA allocator with the asked placement; small ones are plain")
+    func placement() throws {
+        let large = try Tensor(uninitializedShape: [1 << 20], placement: .interleaved) { $0.initialize(repeating: 1) }
+        let small = try Tensor(uninitializedShape: [16], placement: .interleaved) { $0.initialize(repeating: 1) }
+        if NUMAAllocator.system.placesPages {
+            #expect(large.storage.placement == .interleaved)
+        } else {
+            #expect(large.storage.placement == nil)
+        }
+        #expect(small.storage.placement == nil)
+        var copy = large
+        copy[flat: 0] = 2
+        #expect(copy.storage.placement == large.storage.placement)
+        #expect(large[flat: 0] == 1)
+    }
+}
