@@ -1,7 +1,8 @@
 import CKernels
 import ParallelRuntime
 
-/// Batch normalisation in training mode, backward, fused per channel.
+/// Batch normalisation in training mode, backward: one pass for the per-channel sums, one for dx
+/// (all three gradients from one formula per channel).
 ///
 /// With x̂ = (x − μ)·s from `saved` (μ = `saved.mean[c]`, s = `saved.inverseStandardDeviation[c]`)
 /// and n = N·H·W values per channel:
@@ -57,6 +58,9 @@ package func batchNormBackward(
 ) throws {
     let operation = "batchNormBackward"
     precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
+    precondition(input.rank < 2 || (tiling.images == input.shape[0] && tiling.channels == input.shape[1]
+                                    && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
+                 "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
     _ = try BatchNormValidation.check(
         input, perChannel: [("gamma", gamma), ("saved.mean", saved.mean),
                             ("saved.inverseStandardDeviation", saved.inverseStandardDeviation)],
@@ -64,7 +68,7 @@ package func batchNormBackward(
     try ShapeError.check(outputGradient.shape, equals: input.shape, operation: operation)
     try BatchNormValidation.checkOutput(inputGradient, input.shape, name: "inputGradient",
                                         operation: operation)
-    let channels = tiling.channels
+    let channels = tiling.channels, chunks = tiling.chunks
     let dx = try inputGradient.uniqueElements()
     let dGamma = try gammaGradient.prepareOutput(shape: [channels])
     let dBeta = try betaGradient.prepareOutput(shape: [channels])
@@ -72,78 +76,54 @@ package func batchNormBackward(
     let mean = saved.mean.unsafeElements, inverse = saved.inverseStandardDeviation.unsafeElements
     let count = Double(tiling.valuesPerChannel)
     let streaming = tiling.streamsOutput
+    let partials = chunks * channels
+    let scratchBytes = 2 * partials * MemoryLayout<Double>.stride + 3 * channels * MemoryLayout<Float>.stride
 
-    /// Writes dγ, dβ of channel c from its sums; returns dx's coefficients.
-    func finish(_ c: Int, sumDy: Double, sumDyCentered: Double)
-        -> (dyScale: Float, centeredScale: Float, shift: Float) {
-        let s = Double(inverse[c])
-        let sumDyNormalized = sumDyCentered * s          // Σ dy·x̂
-        dGamma[c] = Float(sumDyNormalized)
-        dBeta[c] = Float(sumDy)
-        guard count > 0 else { return (0, 0, 0) }
-        let k = Double(g[c]) * s                          // γ·s
-        return (Float(k), Float(-k * s * (sumDyNormalized / count)), Float(-k * (sumDy / count)))
-    }
-
-    withExtendedLifetime((input, outputGradient, gamma, saved)) {
-        if tiling.isFused {
-            pool.parallelFor(0..<channels, grain: tiling.channelsPerTile) { tile in
-                for c in tile {
-                    let (offset, slice) = tiling.slice(channel: c, chunk: 0)
-                    let sums = BatchNormKernels.gradientSums(x + offset, dy + offset, slice,
-                                                             mean: mean[c], isa: isa)
-                    let f = finish(c, sumDy: sums.sumDy, sumDyCentered: sums.sumDyCentered)
+    try withExtendedLifetime((input, outputGradient, gamma, saved)) {
+        try pool.withScratch(byteCount: scratchBytes) { raw in
+            // Per (chunk, channel): Σ dy and Σ dy·(x − μ); then per channel: dx's coefficients.
+            let chunkSumDy = raw.bindMemory(to: Double.self, capacity: 2 * partials)
+            let chunkSumDyCentered = chunkSumDy + partials
+            let dyScale = UnsafeMutableRawPointer(chunkSumDyCentered + partials)
+                .bindMemory(to: Float.self, capacity: 3 * channels)
+            let centeredScale = dyScale + channels, shift = centeredScale + channels
+            try pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+                for t in range {
+                    let (chunk, first, offset, block) = tiling.block(t)
+                    try pool.withScratch(byteCount: 32 * block.channels * 8) { lanes in
+                        let at = chunk * channels + first
+                        BatchNormKernels.gradientSums(
+                            x + offset, dy + offset, block, mean: mean + first,
+                            lanes: lanes.bindMemory(to: Double.self, capacity: 32 * block.channels),
+                            sumDy: chunkSumDy + at, sumDyCentered: chunkSumDyCentered + at, isa: isa)
+                    }
+                }
+            }
+            for c in 0..<channels {
+                var sumDy = 0.0, sumDyCentered = 0.0
+                for k in 0..<chunks {  // chunk order
+                    sumDy += chunkSumDy[k * channels + c]
+                    sumDyCentered += chunkSumDyCentered[k * channels + c]
+                }
+                let s = Double(inverse[c])
+                let sumDyNormalized = sumDyCentered * s          // Σ dy·x̂
+                dGamma[c] = Float(sumDyNormalized)
+                dBeta[c] = Float(sumDy)
+                let k = Double(g[c]) * s                          // γ·s
+                dyScale[c] = Float(k)
+                centeredScale[c] = count > 0 ? Float(-k * s * (sumDyNormalized / count)) : 0
+                shift[c] = count > 0 ? Float(-k * (sumDy / count)) : 0
+            }
+            // Last tiles first: the blocks the first pass read last are still in cache.
+            pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+                for t in range.reversed() {
+                    let (_, first, offset, block) = tiling.block(tiling.tiles - 1 - t)
                     BatchNormKernels.inputGradient(
-                        x + offset, dy + offset, dx + offset, slice, mean: mean[c],
-                        dyScale: f.dyScale, centeredScale: f.centeredScale, shift: f.shift,
-                        streaming: streaming, isa: isa)
+                        x + offset, dy + offset, dx + offset, block, mean: mean + first,
+                        dyScale: dyScale + first, centeredScale: centeredScale + first,
+                        shift: shift + first, streaming: streaming, isa: isa)
                 }
             }
-            return
-        }
-        let chunks = tiling.chunksPerChannel
-        let tiles = channels * chunks
-        // Per tile: Σ dy, Σ dy·(x − μ); then per channel: dx's three coefficients.
-        let doubles = 2 * tiles + 3 * channels
-        do {
-            try pool.withScratch(byteCount: doubles * MemoryLayout<Double>.stride) { raw in
-                let partial = raw.bindMemory(to: Double.self, capacity: doubles)
-                let coefficients = UnsafeMutableRawPointer(partial + 2 * tiles)
-                    .bindMemory(to: Float.self, capacity: 3 * channels)
-                pool.parallelFor(0..<tiles, grain: 1) { range in
-                    for t in range {
-                        let c = t / chunks
-                        let (offset, slice) = tiling.slice(channel: c, chunk: t % chunks)
-                        let sums = BatchNormKernels.gradientSums(x + offset, dy + offset, slice,
-                                                                 mean: mean[c], isa: isa)
-                        partial[2 * t] = sums.sumDy
-                        partial[2 * t + 1] = sums.sumDyCentered
-                    }
-                }
-                for c in 0..<channels {
-                    var sumDy = 0.0, sumDyCentered = 0.0
-                    for k in 0..<chunks {  // chunk order
-                        sumDy += partial[2 * (c * chunks + k)]
-                        sumDyCentered += partial[2 * (c * chunks + k) + 1]
-                    }
-                    let f = finish(c, sumDy: sumDy, sumDyCentered: sumDyCentered)
-                    coefficients[3 * c] = f.dyScale
-                    coefficients[3 * c + 1] = f.centeredScale
-                    coefficients[3 * c + 2] = f.shift
-                }
-                pool.parallelFor(0..<tiles, grain: 1) { range in
-                    for t in range {
-                        let c = t / chunks
-                        let (offset, slice) = tiling.slice(channel: c, chunk: t % chunks)
-                        BatchNormKernels.inputGradient(
-                            x + offset, dy + offset, dx + offset, slice, mean: mean[c],
-                            dyScale: coefficients[3 * c], centeredScale: coefficients[3 * c + 1],
-                            shift: coefficients[3 * c + 2], streaming: streaming, isa: isa)
-                    }
-                }
-            }
-        } catch {
-            preconditionFailure("batch-norm backward could not get \(doubles * 8) bytes of scratch: \(error)")
         }
     }
 }

@@ -57,7 +57,7 @@ public func batchNormForwardTraining(
 }
 
 /// The training forward pass with an explicit tiling and kernel variant (tests check that the
-/// variant changes no bit, and exercise both the fused and the chunked paths).
+/// variant and the thread count change no bit, whatever the tiling).
 package func batchNormForwardTraining(
     _ input: Tensor, gamma: Tensor, beta: Tensor, runningMean: inout Tensor,
     runningVariance: inout Tensor, momentum: Float, epsilon: Float,
@@ -68,6 +68,9 @@ package func batchNormForwardTraining(
     precondition(momentum >= 0 && momentum <= 1, "batch-norm momentum must be in [0, 1], got \(momentum)")
     precondition(epsilon > 0, "batch-norm epsilon must be > 0, got \(epsilon)")
     precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
+    precondition(input.rank < 2 || (tiling.images == input.shape[0] && tiling.channels == input.shape[1]
+                                    && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
+                 "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
     _ = try BatchNormValidation.check(
         input, perChannel: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                             ("runningVariance", runningVariance)], operation: operation)
@@ -77,7 +80,7 @@ package func batchNormForwardTraining(
                          detail: "training needs more than one value per channel, got \(n)")
     }
     try BatchNormValidation.checkOutput(output, input.shape, name: "output", operation: operation)
-    let channels = tiling.channels
+    let channels = tiling.channels, chunks = tiling.chunks
     let y = try output.uniqueElements()
     let meanOut = try saved.mean.prepareOutput(shape: [channels])
     let inverseOut = try saved.inverseStandardDeviation.prepareOutput(shape: [channels])
@@ -86,56 +89,44 @@ package func batchNormForwardTraining(
     let x = input.unsafeElements, g = gamma.unsafeElements, b = beta.unsafeElements
     let m = Double(momentum), e = Double(epsilon)
     let streaming = tiling.streamsOutput
-
-    /// Records channel c's statistics from its mean and Σ(x − mean)²; returns the Float mean
-    /// and scale γ·s used to normalise.
-    func finish(_ c: Int, mean: Double, m2: Double) -> (mean: Float, scale: Float) {
-        let count = Double(n)
-        let inverse = Float(1 / (m2 / count + e).squareRoot())
-        let meanF = Float(mean)
-        meanOut[c] = meanF
-        inverseOut[c] = inverse
-        runMean[c] = Float((1 - m) * Double(runMean[c]) + m * mean)
-        runVariance[c] = Float((1 - m) * Double(runVariance[c]) + m * (m2 / (count - 1)))
-        return (meanF, g[c] * inverse)
-    }
+    let partials = chunks * channels
+    let scratchBytes = 2 * partials * MemoryLayout<Double>.stride + channels * MemoryLayout<Float>.stride
 
     try withExtendedLifetime((input, gamma, beta)) {
-        if tiling.isFused {
-            pool.parallelFor(0..<channels, grain: tiling.channelsPerTile) { tile in
-                for c in tile {
-                    let (offset, slice) = tiling.slice(channel: c, chunk: 0)
-                    let moments = BatchNormKernels.moments(x + offset, slice, isa: isa)
-                    let (mean, scale) = finish(c, mean: moments.mean, m2: moments.m2)
-                    BatchNormKernels.normalize(x + offset, y + offset, slice, mean: mean,
-                                               scale: scale, shift: b[c], streaming: streaming,
-                                               isa: isa)
-                }
-            }
-            return
-        }
-        let chunks = tiling.chunksPerChannel
-        let tiles = channels * chunks
-        try pool.withScratch(byteCount: 2 * tiles * MemoryLayout<Double>.stride) { raw in
-            let partial = raw.bindMemory(to: Double.self, capacity: 2 * tiles)
-            pool.parallelFor(0..<tiles, grain: 1) { range in
+        try pool.withScratch(byteCount: scratchBytes) { raw in
+            // Per (chunk, channel): the chunk's mean and Σ(x − mean)²; then per channel: γ·s.
+            let chunkMean = raw.bindMemory(to: Double.self, capacity: 2 * partials)
+            let chunkM2 = chunkMean + partials
+            let scale = UnsafeMutableRawPointer(chunkM2 + partials)
+                .bindMemory(to: Float.self, capacity: channels)
+            try pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
                 for t in range {
-                    let (offset, slice) = tiling.slice(channel: t / chunks, chunk: t % chunks)
-                    let moments = BatchNormKernels.moments(x + offset, slice, isa: isa)
-                    partial[2 * t] = moments.mean
-                    partial[2 * t + 1] = moments.m2
+                    let (chunk, first, offset, block) = tiling.block(t)
+                    try pool.withScratch(byteCount: 16 * block.channels * 8) { lanes in
+                        let at = chunk * channels + first
+                        BatchNormKernels.moments(
+                            x + offset, block, lanes: lanes.bindMemory(to: Double.self, capacity: 16 * block.channels),
+                            mean: chunkMean + at, m2: chunkM2 + at, isa: isa)
+                    }
                 }
             }
+            let count = Double(n)
             for c in 0..<channels {
-                let (mean, m2) = BatchNormCombine.moments(partial + 2 * c * chunks, tiling: tiling)
-                _ = finish(c, mean: mean, m2: m2)
+                let (mean, m2) = BatchNormCombine.moments(chunkMean + c, chunkM2 + c, stride: channels,
+                                                          tiling: tiling)
+                let inverse = Float(1 / (m2 / count + e).squareRoot())
+                meanOut[c] = Float(mean)
+                inverseOut[c] = inverse
+                scale[c] = g[c] * inverse
+                runMean[c] = Float((1 - m) * Double(runMean[c]) + m * mean)
+                runVariance[c] = Float((1 - m) * Double(runVariance[c]) + m * (m2 / (count - 1)))
             }
-            pool.parallelFor(0..<tiles, grain: 1) { range in
-                for t in range {
-                    let c = t / chunks
-                    let (offset, slice) = tiling.slice(channel: c, chunk: t % chunks)
-                    BatchNormKernels.normalize(x + offset, y + offset, slice, mean: meanOut[c],
-                                               scale: g[c] * inverseOut[c], shift: b[c],
+            // Last tiles first: the blocks the first pass read last are still in cache.
+            pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+                for t in range.reversed() {
+                    let (_, first, offset, block) = tiling.block(tiling.tiles - 1 - t)
+                    BatchNormKernels.normalize(x + offset, y + offset, block, mean: meanOut + first,
+                                               scale: scale + first, shift: b + first,
                                                streaming: streaming, isa: isa)
                 }
             }
@@ -191,18 +182,21 @@ package func batchNormForwardInference(
     let y = try output.uniqueElements()
     let x = input.unsafeElements, g = gamma.unsafeElements, b = beta.unsafeElements
     let mean = runningMean.unsafeElements, variance = runningVariance.unsafeElements
-    let chunks = tiling.chunksPerChannel
+    let channels = tiling.channels
     let streaming = tiling.streamsOutput
-    withExtendedLifetime((input, gamma, beta, runningMean, runningVariance)) {
-        pool.parallelFor(0..<tiling.channels * chunks,
-                         grain: tiling.isFused ? tiling.channelsPerTile : 1) { range in
-            for t in range {
-                let c = t / chunks
-                let (offset, slice) = tiling.slice(channel: c, chunk: t % chunks)
-                let inverse = Float(1 / (Double(variance[c]) + Double(epsilon)).squareRoot())
-                BatchNormKernels.normalize(x + offset, y + offset, slice, mean: mean[c],
-                                           scale: g[c] * inverse, shift: b[c],
-                                           streaming: streaming, isa: isa)
+    try withExtendedLifetime((input, gamma, beta, runningMean, runningVariance)) {
+        try pool.withScratch(byteCount: channels * MemoryLayout<Float>.stride) { raw in
+            let scale = raw.bindMemory(to: Float.self, capacity: channels)
+            for c in 0..<channels {
+                scale[c] = g[c] * Float(1 / (Double(variance[c]) + Double(epsilon)).squareRoot())
+            }
+            pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+                for t in range {
+                    let (_, first, offset, block) = tiling.block(t)
+                    BatchNormKernels.normalize(x + offset, y + offset, block, mean: mean + first,
+                                               scale: scale + first, shift: b + first,
+                                               streaming: streaming, isa: isa)
+                }
             }
         }
     }
@@ -210,23 +204,22 @@ package func batchNormForwardInference(
 
 /// Combination of per-chunk partial results, always in chunk order.
 enum BatchNormCombine {
-    /// Combines chunk moments (mean, Σ(x − mean)²) of one channel, stored as pairs at
-    /// `partial[2k]`, `partial[2k + 1]`, in chunk order with the pairwise update of Chan,
-    /// Golub and LeVeque: n = nₐ + n_b, δ = μ_b − μₐ, μ = μₐ + δ·n_b/n,
+    /// Combines the chunk moments of one channel — means at `mean[k · stride]` and
+    /// Σ(x − mean)² at `m2[k · stride]` for chunk k — in chunk order with the pairwise update of
+    /// Chan, Golub and LeVeque: n = nₐ + n_b, δ = μ_b − μₐ, μ = μₐ + δ·n_b/n,
     /// M₂ = M₂ₐ + M₂_b + δ²·nₐ·n_b/n.
-    static func moments(_ partial: UnsafePointer<Double>,
+    static func moments(_ mean: UnsafePointer<Double>, _ m2: UnsafePointer<Double>, stride: Int,
                         tiling: BatchNormTiling) -> (mean: Double, m2: Double) {
-        var count = 0.0, mean = 0.0, m2 = 0.0
-        for k in 0..<tiling.chunksPerChannel {
-            let images = min(tiling.imagesPerChunk, tiling.images - k * tiling.imagesPerChunk)
-            let chunkCount = Double(images * tiling.planeSize)
+        var count = 0.0, combinedMean = 0.0, combinedM2 = 0.0
+        for k in 0..<tiling.chunks {
+            let chunkCount = Double(tiling.values(inChunk: k))
             if chunkCount == 0 { continue }
             let total = count + chunkCount
-            let delta = partial[2 * k] - mean
-            mean = mean + delta * (chunkCount / total)
-            m2 = m2 + partial[2 * k + 1] + delta * delta * (count * chunkCount / total)
+            let delta = mean[k * stride] - combinedMean
+            combinedMean = combinedMean + delta * (chunkCount / total)
+            combinedM2 = combinedM2 + m2[k * stride] + delta * delta * (count * chunkCount / total)
             count = total
         }
-        return (mean, m2)
+        return (combinedMean, combinedM2)
     }
 }

@@ -4,12 +4,12 @@ extension Tensor {
     /// The first element, for reading inside this module's kernels. Valid while `self` (or a
     /// copy sharing its storage) is alive; keep it alive with `withExtendedLifetime` around
     /// the kernel.
-    var unsafeElements: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+    package var unsafeElements: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
 
     /// Makes the storage unique (copying a shared one) and returns the first element for
     /// writing. Valid until `self` is next copied or mutated; keep `self` alive meanwhile.
     /// - Throws: `AllocationError` if the copy cannot be allocated.
-    mutating func uniqueElements() throws(AllocationError) -> UnsafeMutablePointer<Float> {
+    package mutating func uniqueElements() throws(AllocationError) -> UnsafeMutablePointer<Float> {
         try makeUnique()
         return storage.pointer
     }

@@ -54,7 +54,7 @@ struct IdleAndLifecycleTests {
         #expect(pool.workerCPUs[0] == nil)
         for slot in 1..<3 {
             let cpu = pool.workerCPUs[slot]
-            #expect(cpu == cpus[(slot - 1) % cpus.count])
+            #expect(cpu == cpus[slot % cpus.count])
             #expect(pool.workerNUMANodes[slot] >= 0)
         }
         let barrier = SpinBarrier(parties: 3)

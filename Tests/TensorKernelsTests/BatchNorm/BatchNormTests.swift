@@ -48,8 +48,8 @@ struct BatchNormCase {
     }
 }
 
-/// Shapes with the fused path (many channels), the chunked path (few channels), BatchNorm1d
-/// ([N, C] and [N, C, L]) and runs that are not multiples of 16.
+/// Shapes with many and few channels, BatchNorm1d ([N, C] and [N, C, L]) and runs that are
+/// shorter than 16 or not multiples of 16.
 let batchNormShapes: [[Int]] = [[64, 48], [7, 5, 13], [9, 3, 5, 7], [4, 20, 6, 6], [40, 2, 16, 16]]
 
 @Suite("BatchNorm")
@@ -117,7 +117,7 @@ struct BatchNormTests {
         #expect(maximumDifference(dBeta.scalars, numericBeta) < 1e-3 * maximumMagnitude(numericBeta))
     }
 
-    @Test("Every result is the same bits for every thread count, fused and chunked",
+    @Test("Every result is the same bits for every thread count, for every tiling",
           arguments: kernelThreadCounts)
     func threadCountIndependence(threads: Int) throws {
         let pool = ThreadPool(threads: threads)
@@ -126,39 +126,45 @@ struct BatchNormTests {
             let problem = try BatchNormCase(shape, seed: 14)
             let tilings = [BatchNormTiling(shape: shape),
                            BatchNormTiling(images: shape[0], channels: shape[1],
-                                           planeSize: shape.dropFirst(2).reduce(1, *), imagesPerChunk: 2)]
+                                           planeSize: shape.dropFirst(2).reduce(1, *), imagesPerChunk: 2,
+                                           channelsPerGroup: 2)]
             for tiling in tilings {
                 let expected = try problem.run(pool: serial, tiling: tiling).map(bitPatterns)
                 let actual = try problem.run(pool: pool, tiling: tiling).map(bitPatterns)
-                #expect(actual == expected, "shape \(shape), \(tiling.chunksPerChannel) chunks")
+                #expect(actual == expected, "shape \(shape), \(tiling.tiles) tiles")
             }
         }
     }
 
-    @Test("Every kernel variant gives the same bits", arguments: supportedISAs.map(\.rawValue))
+    @Test("Every kernel variant gives the same bits, with or without streaming stores", arguments: supportedISAs.map(\.rawValue))
     func kernelVariants(isaValue: UInt32) throws {
         let pool = ThreadPool(threads: 3)
         for shape in batchNormShapes {
             let problem = try BatchNormCase(shape, seed: 15)
-            for imagesPerChunk in [shape[0], 3] {
-                let tiling = BatchNormTiling(images: shape[0], channels: shape[1],
+            for (imagesPerChunk, channelsPerGroup) in [(shape[0], shape[1]), (3, 2)] {
+                var tiling = BatchNormTiling(images: shape[0], channels: shape[1],
                                              planeSize: shape.dropFirst(2).reduce(1, *),
-                                             imagesPerChunk: imagesPerChunk)
+                                             imagesPerChunk: imagesPerChunk,
+                                             channelsPerGroup: channelsPerGroup)
+                tiling.streamsOutput = false
                 let expected = try problem.run(pool: pool, tiling: tiling, isa: WEAVE_ISA_PORTABLE)
+                tiling.streamsOutput = true  // streaming stores change no value
                 let actual = try problem.run(pool: pool, tiling: tiling, isa: weave_isa(rawValue: isaValue))
                 #expect(actual.map(bitPatterns) == expected.map(bitPatterns), "shape \(shape)")
             }
         }
     }
 
-    @Test("Chunked statistics agree with the fused ones to rounding")
-    func chunkedMatchesFused() throws {
+    @Test("Different tilings agree to rounding")
+    func tilingsAgree() throws {
         let pool = ThreadPool(threads: 2)
         let shape = [11, 3, 4, 5]
         let problem = try BatchNormCase(shape, seed: 16)
-        let fused = try problem.run(pool: pool, tiling: BatchNormTiling(images: 11, channels: 3, planeSize: 20, imagesPerChunk: 11))
-        let chunked = try problem.run(pool: pool, tiling: BatchNormTiling(images: 11, channels: 3, planeSize: 20, imagesPerChunk: 3))
-        for (a, b) in zip(fused, chunked) {
+        let whole = try problem.run(pool: pool, tiling: BatchNormTiling(
+            images: 11, channels: 3, planeSize: 20, imagesPerChunk: 11, channelsPerGroup: 3))
+        let chunked = try problem.run(pool: pool, tiling: BatchNormTiling(
+            images: 11, channels: 3, planeSize: 20, imagesPerChunk: 3, channelsPerGroup: 1))
+        for (a, b) in zip(whole, chunked) {
             #expect(maximumDifference(a.scalars, b.scalars.doubles) < 1e-5 * maximumMagnitude(b.scalars.doubles))
         }
     }
@@ -193,15 +199,17 @@ struct BatchNormTests {
         #expect(dx.scalars.allSatisfy { $0.isFinite })
     }
 
-    @Test("The default tiling splits few channels into chunks and keeps many whole")
+    @Test("The default tiling makes blocks of at most 64K floats, and 16 tiles when images are small")
     func defaultTiling() {
-        let few = BatchNormTiling(shape: [256, 6, 10, 10])
-        #expect(few.chunksPerChannel == 3 && few.imagesPerChunk == 86)
-        #expect(BatchNormTiling(shape: [32, 256, 28, 28]).chunksPerChannel == 1)
-        #expect(BatchNormTiling(shape: [64, 64, 56, 56]).chunksPerChannel == 1)
-        let oneD = BatchNormTiling(shape: [64, 48])
-        #expect(oneD.chunksPerChannel == 1 && oneD.channelsPerTile >= 48)
-        #expect(BatchNormTiling(shape: [1, 2, 1024, 1024]).chunksPerChannel == 1)
+        let small = BatchNormTiling(shape: [256, 6, 10, 10])
+        #expect(small.imagesPerChunk == 16 && small.chunks == 16 && small.groups == 1)
+        let wide = BatchNormTiling(shape: [32, 256, 28, 28])
+        #expect(wide.imagesPerChunk == 1 && wide.channelsPerGroup == 64 && wide.tiles == 128)
+        let large = BatchNormTiling(shape: [64, 64, 56, 56])
+        #expect(large.imagesPerChunk == 1 && large.channelsPerGroup == 16 && large.tiles == 256)
+        #expect(BatchNormTiling(shape: [64, 48]).tiles == 1)
+        let huge = BatchNormTiling(shape: [1, 2, 1024, 1024])
+        #expect(huge.channelsPerGroup == 1 && huge.tiles == 2)
     }
 
     @Test("Forward and backward into existing buffers reuse them")
