@@ -40,7 +40,25 @@ static inline void avx512_kernel(const int MR, const int packed, int64_t k, cons
         }
     }
     if (packed) {
-        for (int64_t p = 0; p < k; p++) {
+        // The driver's next call is usually the tile MR rows down (BLIS's IR loop): prefetch
+        // its C lines, one per iteration, during the first 2·MR iterations, so that its chain
+        // does not start with a cache miss. (A prefetch never faults, even past the matrix.)
+        const float *next_c = c + MR * ldc;
+        int64_t p = 0;
+        for (; p < k && p < 2 * MR; p++) {
+            _mm_prefetch((const char *)(next_c + (p >> 1) * ldc + (p & 1) * 16), _MM_HINT_T0);
+            const __m512 b0 = _mm512_loadu_ps(b);
+            const __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < MR; i++) {
+                const __m512 ai = _mm512_set1_ps(a[i]);
+                c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+            }
+            a += MR;
+            b += AVX512_NR;
+        }
+        for (; p < k; p++) {
             const __m512 b0 = _mm512_loadu_ps(b);
             const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma clang loop unroll(full)
