@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the runtime and kernels (medians of repeated runs, with min and max).",
-        subcommands: [SchedulerBenchCommand.self, RandomBenchCommand.self, DropoutBenchCommand.self])
+        subcommands: [SchedulerBenchCommand.self, RandomBenchCommand.self, DropoutBenchCommand.self,
+                      GEMMBenchCommand.self])
 }
 
 /// Options every benchmark takes.
