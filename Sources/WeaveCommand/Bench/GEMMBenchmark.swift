@@ -19,6 +19,9 @@ struct GEMMBenchCommand: ParsableCommand {
     @Flag(help: "Skip OpenBLAS even when it is installed.")
     var noOpenBLAS = false
 
+    @Option(help: "SGEMM path: automatic, packed or small (same bits; for comparison).")
+    var path: String = "automatic"
+
     @Option(help: "Only the shapes whose name contains one of these (comma-separated), e.g. 1024,784.")
     var shapes: String?
 
@@ -31,8 +34,12 @@ struct GEMMBenchCommand: ParsableCommand {
         report.fmaPeakGFLOPSPerCore = peak
         let openBLAS = noOpenBLAS ? nil : OpenBLAS.load()
         let filters = shapes.map { $0.split(separator: ",").map(String.init) }
+        let paths: [String: SGEMMPath] = ["automatic": .automatic, "packed": .packed, "small": .small]
+        guard let chosenPath = paths[path] else {
+            throw ValidationError("--path must be automatic, packed or small, got \(path)")
+        }
         let bench = GEMMBenchmark(quick: options.quick, peak: peak, openBLAS: openBLAS,
-                                  filters: filters)
+                                  filters: filters, path: chosenPath)
         print("SGEMM, ISA \(isa.rawValue) (\(SGEMMMicroKernel.current.name), "
               + "\(SGEMMMicroKernel.current.blocking)), FMA peak \(formatted(peak)) GFLOP/s per core; "
               + (openBLAS.map { "OpenBLAS \($0.version)" } ?? "OpenBLAS not found (apt-get install libopenblas0)"))
@@ -122,6 +129,7 @@ struct GEMMBenchmark {
     let peak: Double
     let openBLAS: OpenBLAS?
     var filters: [String]? = nil
+    var path = SGEMMPath.automatic
 
     var repeats: Int { quick ? 5 : 11 }
     /// Seconds each timed batch lasts at least (calls are batched up to it).
@@ -149,6 +157,9 @@ struct GEMMBenchmark {
             GEMMShape(name: "256×48·48×24", m: 256, n: 24, k: 48),
             GEMMShape(name: "256×48·(24×48)ᵀ", m: 256, n: 24, k: 48, transB: .transposed),
             GEMMShape(name: "64×784·784×48", m: 64, n: 48, k: 784),
+            GEMMShape(name: "64×784·(48×784)ᵀ", m: 64, n: 48, k: 784, transB: .transposed),
+            GEMMShape(name: "(64×48)ᵀ·64×784", m: 48, n: 784, k: 64, transA: .transposed),
+            GEMMShape(name: "64×48·48×784", m: 64, n: 784, k: 48),
         ]
     }
 
@@ -249,7 +260,7 @@ struct GEMMBenchmark {
                         sgemm(transA: shape.transA, transB: shape.transB, m: shape.m, n: shape.n,
                               k: shape.k, alpha: 1, a: a.baseAddress!, lda: o.lda,
                               b: b.baseAddress!, ldb: o.ldb, beta: 0, c: c.baseAddress!,
-                              ldc: shape.n, pool: pool, kernel: kernel, path: .automatic)
+                              ldc: shape.n, pool: pool, kernel: kernel, path: path)
                     }
                 }
             }
