@@ -64,6 +64,17 @@ package struct SGEMMMicroKernel: Sendable {
     /// The blocking the driver uses with this kernel.
     package let blocking: GEMMBlocking
 
+    /// A kernel from its entry points and a blocking (tests and benchmarks try other
+    /// blockings; none changes a bit).
+    package init(name: String, isa: KernelISA, packed: Packed, strided: Strided,
+                 blocking: GEMMBlocking) {
+        self.name = name
+        self.isa = isa
+        self.packed = packed
+        self.strided = strided
+        self.blocking = blocking
+    }
+
     /// The kernel for `isa`: AVX-512 12×32, AVX2 6×16 or portable 4×16.
     package static func forISA(_ isa: KernelISA) -> SGEMMMicroKernel {
         switch isa {

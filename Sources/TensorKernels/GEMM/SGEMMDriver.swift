@@ -29,11 +29,12 @@ enum SGEMMDriver {
     static let regionBlocks = 16
 
     /// Whether the small-matrix path is faster for this shape: when n is narrow, packing A
-    /// costs as much as the multiply (one pass over A per `n / NR` micro-kernel calls).
+    /// costs as much as the multiply (one pass over A per `n / NR` micro-kernel calls), as long
+    /// as B (k × n, read in place) stays in L2; and when the whole product is tiny.
     static func prefersSmallPath(m: Int, n: Int, k: Int, alpha: Float, transB: Transpose,
                                  kernel: SGEMMMicroKernel) -> Bool {
         guard alpha == 1 else { return false }
-        if n <= 4 * kernel.blocking.nr { return true }
+        if n <= 4 * kernel.blocking.nr && k * n <= 1 << 17 { return true }
         return m * n * k <= 1 << 18
     }
 

@@ -1,5 +1,9 @@
 /// Packing of SGEMM operands into the micro-kernels' layouts (BLIS "packm"), in Swift: plain
 /// copies (and a multiplication by α for A), so they never change a bit on their own.
+///
+/// The loops write the packed panel sequentially and use wrapping arithmetic on indices (the
+/// ranges are checked by the caller), so that the compiler keeps them free of overflow checks
+/// and vectorises the contiguous cases.
 enum SGEMMPacking {
     /// Packs `rows × depth` of op(A), starting at row `rowStart` and depth `depthStart`, scaled
     /// by `alpha`, into `mr`-row micro-panels: element (i, p) of panel r goes to
@@ -11,34 +15,24 @@ enum SGEMMPacking {
                       rows: Int, depthStart: Int, depth: Int, alpha: Float, mr: Int,
                       panels: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         for panel in panels {
-            let first = panel * mr
-            let height = min(mr, rows - first)
-            let out = destination + panel * mr * depth
+            let first = panel &* mr
+            let height = min(mr, rows &- first)
+            var target = destination + panel &* mr &* depth
             if transposed {
-                // Row p of the stored matrix holds the mr values of column p of the panel.
-                for p in 0..<depth {
-                    let source = a + (depthStart + p) * lda + rowStart + first
-                    let target = out + p * mr
-                    if alpha == 1 {
-                        for i in 0..<height { target[i] = source[i] }
-                    } else {
-                        for i in 0..<height { target[i] = alpha * source[i] }
-                    }
-                    for i in height..<mr { target[i] = 0 }
+                // Row p of the stored matrix holds the panel's column p contiguously.
+                var source = a + (depthStart &* lda &+ rowStart &+ first)
+                for _ in 0..<depth {
+                    copyRow(source, target, height, mr, alpha)
+                    source += lda
+                    target += mr
                 }
             } else {
-                for i in 0..<height {
-                    let source = a + (rowStart + first + i) * lda + depthStart
-                    if alpha == 1 {
-                        for p in 0..<depth { out[p * mr + i] = source[p] }
-                    } else {
-                        for p in 0..<depth { out[p * mr + i] = alpha * source[p] }
-                    }
-                }
-                if height < mr {
-                    for p in 0..<depth {
-                        for i in height..<mr { out[p * mr + i] = 0 }
-                    }
+                // Column p of the panel is a strided gather over its rows.
+                var source = a + ((rowStart &+ first) &* lda &+ depthStart)
+                for _ in 0..<depth {
+                    gather(source, lda, target, height, mr, alpha)
+                    source += 1
+                    target += mr
                 }
             }
         }
@@ -53,28 +47,56 @@ enum SGEMMPacking {
                       depth: Int, columnStart: Int, columns: Int, nr: Int, panels: Range<Int>,
                       into destination: UnsafeMutablePointer<Float>) {
         for panel in panels {
-            let first = panel * nr
-            let width = min(nr, columns - first)
-            let out = destination + panel * nr * depth
+            let first = panel &* nr
+            let width = min(nr, columns &- first)
+            var target = destination + panel &* nr &* depth
             if transposed {
-                for j in 0..<width {
-                    let source = b + (columnStart + first + j) * ldb + depthStart
-                    for p in 0..<depth { out[p * nr + j] = source[p] }
-                }
-                if width < nr {
-                    for p in 0..<depth {
-                        for j in width..<nr { out[p * nr + j] = 0 }
-                    }
+                var source = b + ((columnStart &+ first) &* ldb &+ depthStart)
+                for _ in 0..<depth {
+                    gather(source, ldb, target, width, nr, 1)
+                    source += 1
+                    target += nr
                 }
             } else {
-                for p in 0..<depth {
-                    let source = b + (depthStart + p) * ldb + columnStart + first
-                    let target = out + p * nr
-                    for j in 0..<width { target[j] = source[j] }
-                    for j in width..<nr { target[j] = 0 }
+                var source = b + (depthStart &* ldb &+ columnStart &+ first)
+                for _ in 0..<depth {
+                    copyRow(source, target, width, nr, 1)
+                    source += ldb
+                    target += nr
                 }
             }
         }
+    }
+
+    /// target[0 ..< count] = scale · source[0 ..< count], then zeros up to `padded`.
+    @inline(__always)
+    static func copyRow(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                        _ count: Int, _ padded: Int, _ scale: Float) {
+        if scale == 1 {
+            var j = 0
+            while j < count { target[j] = source[j]; j &+= 1 }
+        } else {
+            var j = 0
+            while j < count { target[j] = scale * source[j]; j &+= 1 }
+        }
+        var j = count
+        while j < padded { target[j] = 0; j &+= 1 }
+    }
+
+    /// target[i] = scale · source[i·stride] for i < count, then zeros up to `padded`.
+    @inline(__always)
+    static func gather(_ source: UnsafePointer<Float>, _ stride: Int,
+                       _ target: UnsafeMutablePointer<Float>, _ count: Int, _ padded: Int,
+                       _ scale: Float) {
+        if scale == 1 {
+            var i = 0, offset = 0
+            while i < count { target[i] = source[offset]; i &+= 1; offset &+= stride }
+        } else {
+            var i = 0, offset = 0
+            while i < count { target[i] = scale * source[offset]; i &+= 1; offset &+= stride }
+        }
+        var i = count
+        while i < padded { target[i] = 0; i &+= 1 }
     }
 
     /// Copies op(B) = Bᵀ (stored n × k, `b[j·ldb + p]`) for depths `depths` into a row-major
@@ -82,8 +104,7 @@ enum SGEMMPacking {
     static func transposeB(b: UnsafePointer<Float>, ldb: Int, columns: Int, depths: Range<Int>,
                            into destination: UnsafeMutablePointer<Float>) {
         for p in depths {
-            let target = destination + p * columns
-            for j in 0..<columns { target[j] = b[j * ldb + p] }
+            gather(b + p, ldb, destination + p &* columns, columns, columns, 1)
         }
     }
 }

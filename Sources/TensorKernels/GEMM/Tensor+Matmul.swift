@@ -27,7 +27,10 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                    beta: Float = 0, into result: inout Tensor, pool: ThreadPool) throws {
     let (m, k, n) = try matmulShape(a.shape, b.shape, transposeA: transposeA,
                                     transposeB: transposeB)
-    try ShapeError.check(result.shape, equals: [m, n], operation: "matmul(into:)")
+    // Compared element by element: `[m, n]` would allocate on every call.
+    guard result.rank == 2 && result.shape[0] == m && result.shape[1] == n else {
+        throw ShapeError(operation: "matmul(into:)", expected: [m, n], actual: result.shape)
+    }
     try result.makeUnique()
     let lda = max(1, a.shape[1]), ldb = max(1, b.shape[1])
     a.withUnsafeBufferPointer { aBuffer in

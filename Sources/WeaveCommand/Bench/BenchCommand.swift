@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the runtime and kernels (medians of repeated runs, with min and max).",
         subcommands: [SchedulerBenchCommand.self, RandomBenchCommand.self, DropoutBenchCommand.self,
-                      ConvBenchCommand.self, BatchNormBenchCommand.self])
+                      GEMMBenchCommand.self, ConvBenchCommand.self, BatchNormBenchCommand.self])
 }
 
 /// Options every benchmark takes.

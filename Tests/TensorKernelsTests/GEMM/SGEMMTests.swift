@@ -9,7 +9,7 @@ import Testing
 enum SGEMMFixture {
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (2, 3, 5), (7, 13, 11), (12, 32, 16), (13, 33, 17), (5, 47, 257),
-        (37, 100, 61), (97, 31, 263), (150, 131, 40), (29, 200, 70),
+        (37, 100, 61), (97, 31, 263), (150, 131, 40), (29, 200, 70), (16, 16, 9), (25, 48, 30),
     ]
     static let scalars: [(Float, Float)] = [(1, 0), (1, 1), (1, 0.5), (-0.75, 0), (-0.75, 0.5)]
     static let transposes: [(Transpose, Transpose)] = [
