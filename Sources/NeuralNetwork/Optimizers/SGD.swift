@@ -20,7 +20,10 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     /// Whether to use Nesterov momentum.
     public let nesterov: Bool
-    private var velocity: [String: Tensor] = [:]
+    /// Momentum buffers by parameter, with their checkpoint names.
+    private var velocity: [ObjectIdentifier: (name: String, tensor: Tensor)] = [:]
+    /// Buffers restored from a checkpoint, claimed by name on the next step.
+    private var restored: [String: Tensor] = [:]
 
     /// An optimiser with learning rate η, momentum μ, weight decay λ.
     /// - Precondition: η > 0, 0 ≤ μ < 1, λ ≥ 0, all finite; Nesterov needs μ > 0.
@@ -41,39 +44,63 @@ public final class SGD: Optimizer {
     }
 
     public func step(_ parameters: [(name: String, parameter: Parameter)], pool: ThreadPool) throws {
-        let (eta, mu, nesterov) = (learningRate, momentum, self.nesterov)
+        let (eta, mu) = (learningRate, momentum)
         for (name, parameter) in parameters {
             let lambda = parameter.decays ? weightDecay : 0
             let count = parameter.value.count
-            let key = "optimizer.\(name).momentum_buffer"
-            let first = velocity[key] == nil
-            if mu > 0 && first {
-                velocity[key] = try Tensor(uninitializedShape: parameter.value.shape) { _ in }
-            }
             try parameter.value.makeUnique()
-            try velocity[key]?.makeUnique()
-            parameter.gradient.withUnsafeBufferPointer { gradient in
-                parameter.value.withUnsafeMutableBufferPointer { weight in
-                    guard let grad = gradient.baseAddress, let w = weight.baseAddress else { return }
-                    if mu == 0 {
-                        pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
-                            for i in tile {
-                                let g = grad[i] + lambda * w[i]
-                                w[i] = w[i] - eta * g
-                            }
-                        }
-                        return
+            let w = parameter.value.withUnsafeMutableBufferPointer { $0.baseAddress! }
+            let g = parameter.gradient.withUnsafeBufferPointer { $0.baseAddress! }
+            guard mu > 0 else {
+                withExtendedLifetime(parameter) {
+                    pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
+                        for i in tile { w[i] = w[i] - eta * (g[i] + lambda * w[i]) }
                     }
-                    velocity[key]!.withUnsafeMutableBufferPointer { buffer in
-                        guard let v = buffer.baseAddress else { return }
-                        pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
-                            for i in tile {
-                                let g = grad[i] + lambda * w[i]
-                                let velocity = first ? g : mu * v[i] + g
-                                v[i] = velocity
-                                let d = nesterov ? g + mu * velocity : velocity
-                                w[i] = w[i] - eta * d
-                            }
+                }
+                continue
+            }
+            let key = ObjectIdentifier(parameter)
+            var first = false
+            if velocity[key] == nil {
+                let buffer = "optimizer.\(name).momentum_buffer"
+                if let saved = restored.removeValue(forKey: buffer), saved.shape == parameter.value.shape {
+                    velocity[key] = (buffer, saved)
+                } else {
+                    velocity[key] = (buffer, try Tensor(uninitializedShape: parameter.value.shape) { _ in })
+                    first = true
+                }
+            }
+            try velocity[key]!.tensor.makeUnique()
+            let v = velocity[key]!.tensor.withUnsafeMutableBufferPointer { $0.baseAddress! }
+            let nesterov = self.nesterov
+            withExtendedLifetime((parameter, velocity[key]!.tensor)) {
+                pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
+                    // One loop per case, so each is a straight vectorisable body.
+                    switch (first, nesterov) {
+                    case (true, false):
+                        for i in tile {
+                            let d = g[i] + lambda * w[i]
+                            v[i] = d
+                            w[i] = w[i] - eta * d
+                        }
+                    case (true, true):
+                        for i in tile {
+                            let d = g[i] + lambda * w[i]
+                            v[i] = d
+                            w[i] = w[i] - eta * (d + mu * d)
+                        }
+                    case (false, false):
+                        for i in tile {
+                            let d = mu * v[i] + (g[i] + lambda * w[i])
+                            v[i] = d
+                            w[i] = w[i] - eta * d
+                        }
+                    case (false, true):
+                        for i in tile {
+                            let d = g[i] + lambda * w[i]
+                            let next = mu * v[i] + d
+                            v[i] = next
+                            w[i] = w[i] - eta * (d + mu * next)
                         }
                     }
                 }
@@ -82,12 +109,12 @@ public final class SGD: Optimizer {
     }
 
     public var stateTensors: [(name: String, tensor: Tensor)] {
-        velocity.keys.sorted().map { (name: $0, tensor: velocity[$0]!) }
+        (velocity.values.map { (name: $0.name, tensor: $0.tensor) } + restored.map { (name: $0.key, tensor: $0.value) })
+            .sorted { $0.name < $1.name }
     }
 
     public func restoreState(_ tensors: [String: Tensor]) throws {
-        for (name, tensor) in tensors where name.hasPrefix("optimizer.") && name.hasSuffix(".momentum_buffer") {
-            velocity[name] = tensor
-        }
+        velocity.removeAll()
+        restored = tensors.filter { $0.key.hasPrefix("optimizer.") && $0.key.hasSuffix(".momentum_buffer") }
     }
 }

@@ -92,10 +92,13 @@ public final class Trainer {
 
     private func allFinite(_ tensor: Tensor) -> Bool {
         tensor.withUnsafeBufferPointer { values in
-            // x·0 is 0 for finite x and NaN for NaN or ±∞: one branch-free pass.
-            var probe: Float = 0
-            for value in values { probe += value * 0 }
-            return probe == 0
+            // NaN and ±∞ are the values whose exponent bits are all ones; OR-ing the test over
+            // the elements is an integer reduction the compiler vectorises.
+            var nonFinite: UInt32 = 0
+            for value in values {
+                nonFinite |= (value.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
+            }
+            return nonFinite == 0
         }
     }
 }
