@@ -23,6 +23,7 @@ public final class Conv2d: Layer {
     private var output: Tensor?
     private var inputGradient: Tensor?
     private var placeholder: Tensor
+    private var shapes = ShapeCache()
 
     /// A convolution from `inputChannels` to `outputChannels` with a square `kernel`.
     /// - Precondition: positive channel counts, kernel, stride and dilation; padding ≥ 0.
@@ -67,7 +68,7 @@ public final class Conv2d: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        try prepareBuffer(&output, shape: try outputShape(forInput: input.shape))
+        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape, outputShape(forInput:)))
         try conv2dForward(input, weight: weight.value, bias: bias?.value, configuration: configuration,
                           into: &output!, pool: context.pool)
         self.input = context.mode == .training ? input : nil

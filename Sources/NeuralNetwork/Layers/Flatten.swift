@@ -4,6 +4,7 @@ import TensorKernels
 /// storage with its input (no copy).
 public final class Flatten: Layer {
     private var inputShape: [Int]?
+    private var shapes = ShapeCache()
 
     /// A flattening layer.
     public init() {}
@@ -19,7 +20,7 @@ public final class Flatten: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        let shape = try outputShape(forInput: input.shape)
+        let shape = try shapes.outputShape(for: input.shape, outputShape(forInput:))
         if context.mode == .training { inputShape = input.shape }
         return try input.reshaped(shape)
     }

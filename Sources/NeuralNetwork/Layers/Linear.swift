@@ -19,6 +19,7 @@ public final class Linear: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private var inputGradient: Tensor?
+    private var shapes = ShapeCache()
 
     /// A fully connected layer from `inputFeatures` to `outputFeatures`, with a bias unless
     /// `bias` is false. Weights start at zero; `Sequential.initializeParameters` draws them.
@@ -51,7 +52,7 @@ public final class Linear: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        let shape = try outputShape(forInput: input.shape)
+        let shape = try shapes.outputShape(for: input.shape, outputShape(forInput:))
         let rows = shape[0]
         try prepareBuffer(&output, shape: shape)
         let (inCount, outCount) = (inputFeatures, outputFeatures)
@@ -76,8 +77,11 @@ public final class Linear: Layer {
         guard let input else { throw LayerError.noForwardPass(layer: description) }
         self.input = nil  // release the previous layer's buffer so it can be reused in place
         let rows = input.shape[0]
-        try ShapeError.check(outputGradient.shape, equals: [rows, outputFeatures],
-                             operation: "\(description).backward")
+        let gradientShape = outputGradient.shape
+        guard gradientShape.count == 2, gradientShape[0] == rows, gradientShape[1] == outputFeatures else {
+            throw ShapeError(operation: "\(description).backward", expected: [rows, outputFeatures],
+                             actual: gradientShape)
+        }
         let (inCount, outCount) = (inputFeatures, outputFeatures)
         // dW[out, in] = dYᵀ · X: the sum over the batch is sgemm's K loop, in batch order.
         outputGradient.withUnsafeBufferPointer { dy in

@@ -10,6 +10,7 @@ public final class MaxPool2d: Layer {
     private var hasForward = false
     private var output: Tensor?
     private var inputGradient: Tensor?
+    private var shapes = ShapeCache()
 
     /// Max pooling over `kernel`×`kernel` windows.
     public init(_ kernel: Int, stride: Int? = nil, padding: Int = 0) {
@@ -23,7 +24,7 @@ public final class MaxPool2d: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        try prepareBuffer(&output, shape: try window.outputShape(forInput: input.shape))
+        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape, window.outputShape(forInput:)))
         try maxPool2dForward(input, window: window, into: &output!, indices: &indices, pool: context.pool)
         hasForward = context.mode == .training
         return output!
@@ -45,6 +46,7 @@ public final class AvgPool2d: Layer {
     private var inputShape: [Int]?
     private var output: Tensor?
     private var inputGradient: Tensor?
+    private var shapes = ShapeCache()
 
     /// Average pooling over `kernel`×`kernel` windows.
     public init(_ kernel: Int, stride: Int? = nil, padding: Int = 0) {
@@ -58,7 +60,7 @@ public final class AvgPool2d: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        try prepareBuffer(&output, shape: try window.outputShape(forInput: input.shape))
+        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape, window.outputShape(forInput:)))
         try avgPool2dForward(input, window: window, into: &output!, pool: context.pool)
         inputShape = context.mode == .training ? input.shape : nil
         return output!

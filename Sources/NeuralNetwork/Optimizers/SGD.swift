@@ -20,8 +20,17 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     /// Whether to use Nesterov momentum.
     public let nesterov: Bool
-    /// Momentum buffers by parameter, with their checkpoint names.
-    private var velocity: [ObjectIdentifier: (name: String, tensor: Tensor)] = [:]
+    /// Momentum buffers by parameter. A class, so updating one never goes through the
+    /// dictionary's copy-on-write (which would copy the tensor).
+    private final class MomentumBuffer {
+        let name: String
+        var tensor: Tensor
+        init(name: String, tensor: Tensor) {
+            self.name = name
+            self.tensor = tensor
+        }
+    }
+    private var velocity: [ObjectIdentifier: MomentumBuffer] = [:]
     /// Buffers restored from a checkpoint, claimed by name on the next step.
     private var restored: [String: Tensor] = [:]
 
@@ -61,19 +70,24 @@ public final class SGD: Optimizer {
             }
             let key = ObjectIdentifier(parameter)
             var first = false
-            if velocity[key] == nil {
-                let buffer = "optimizer.\(name).momentum_buffer"
-                if let saved = restored.removeValue(forKey: buffer), saved.shape == parameter.value.shape {
-                    velocity[key] = (buffer, saved)
+            let buffer: MomentumBuffer
+            if let existing = velocity[key] {
+                buffer = existing
+            } else {
+                let bufferName = "optimizer.\(name).momentum_buffer"
+                if let saved = restored.removeValue(forKey: bufferName), saved.shape == parameter.value.shape {
+                    buffer = MomentumBuffer(name: bufferName, tensor: saved)
                 } else {
-                    velocity[key] = (buffer, try Tensor(uninitializedShape: parameter.value.shape) { _ in })
+                    buffer = MomentumBuffer(name: bufferName,
+                                            tensor: try Tensor(uninitializedShape: parameter.value.shape) { _ in })
                     first = true
                 }
+                velocity[key] = buffer
             }
-            try velocity[key]!.tensor.makeUnique()
-            let v = velocity[key]!.tensor.withUnsafeMutableBufferPointer { $0.baseAddress! }
+            try buffer.tensor.makeUnique()
+            let v = buffer.tensor.withUnsafeMutableBufferPointer { $0.baseAddress! }
             let nesterov = self.nesterov
-            withExtendedLifetime((parameter, velocity[key]!.tensor)) {
+            withExtendedLifetime((parameter, buffer)) {
                 pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
                     // One loop per case, so each is a straight vectorisable body.
                     switch (first, nesterov) {

@@ -2,6 +2,7 @@
 enum BatchNormValidation {
     /// Checks that `input` is [N, C, spatial…] and that every per-channel tensor has shape [C];
     /// returns the tiling for `input`'s shape.
+    @inline(__always)
     static func check(_ input: Tensor, perChannel: [(name: String, tensor: Tensor)],
                       operation: String) throws(ShapeError) -> BatchNormTiling {
         guard input.rank >= 2 else {
@@ -9,7 +10,8 @@ enum BatchNormValidation {
                              detail: "input must be [N, C] or [N, C, H, W] (−1: any size)")
         }
         let channels = input.shape[1]
-        for (name, tensor) in perChannel where tensor.shape != [channels] {
+        // Compared without building `[channels]`: a steady-state step allocates nothing.
+        for (name, tensor) in perChannel where tensor.rank != 1 || tensor.shape[0] != channels {
             throw ShapeError(operation: operation, expected: [channels], actual: tensor.shape,
                              detail: "\(name) must have one value per channel of input \(input.shape)")
         }

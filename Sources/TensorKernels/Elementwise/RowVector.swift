@@ -39,7 +39,9 @@ public func columnSums(_ matrix: Tensor, into sums: inout Tensor, pool: ThreadPo
                          detail: "needs a matrix")
     }
     let (rows, columns) = (matrix.shape[0], matrix.shape[1])
-    try ShapeError.check(sums.shape, equals: [columns], operation: "columnSums")
+    guard sums.rank == 1, sums.shape[0] == columns else {
+        throw ShapeError(operation: "columnSums", expected: [columns], actual: sums.shape)
+    }
     matrix.withUnsafeBufferPointer { m in
         sums.withUnsafeMutableBufferPointer { s in
             guard let m = m.baseAddress, let s = s.baseAddress else { return }
