@@ -24,7 +24,9 @@ public final class MaxPool2d: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape, window.outputShape(forInput:)))
+        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape) { shape throws(ShapeError) in
+            try outputShape(forInput: shape)
+        })
         try maxPool2dForward(input, window: window, into: &output!, indices: &indices, pool: context.pool)
         hasForward = context.mode == .training
         return output!
@@ -60,7 +62,9 @@ public final class AvgPool2d: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape, window.outputShape(forInput:)))
+        try prepareBuffer(&output, shape: try shapes.outputShape(for: input.shape) { shape throws(ShapeError) in
+            try outputShape(forInput: shape)
+        })
         try avgPool2dForward(input, window: window, into: &output!, pool: context.pool)
         inputShape = context.mode == .training ? input.shape : nil
         return output!

@@ -20,12 +20,31 @@ extension ThreadPool {
     /// running tiles have returned; tiles not yet started are skipped.
     public func parallelFor(_ range: Range<Int>, grain: Int = 1,
                             _ body: (Range<Int>) throws -> Void) throws {
-        let failure = FirstError()
-        parallelFor(range, grain: grain) { tile in
-            guard !failure.hasError else { return }
-            do { try body(tile) } catch { failure.record(error) }
+        // The error slot and its flags live on the caller's stack, not in a heap box: kernels
+        // call this form every step, and a steady-state training step allocates nothing.
+        let claimed = Atomic<Bool>(false)
+        let published = Atomic<Bool>(false)
+        try withUnsafeTemporaryAllocation(of: (any Error)?.self, capacity: 1) { slot in
+            let error = slot.baseAddress.unsafelyUnwrapped
+            error.initialize(to: nil)
+            defer { error.deinitialize(count: 1) }
+            parallelFor(range, grain: grain) { tile in
+                // Relaxed: a stale `false` only runs one more tile before the skip.
+                guard !claimed.load(ordering: .relaxed) else { return }
+                do {
+                    try body(tile)
+                } catch let thrown {
+                    // Acquiring-and-releasing: one winner writes the slot, then publishes it
+                    // with a releasing store paired with the caller's acquiring load below.
+                    if claimed.compareExchange(expected: false, desired: true,
+                                               ordering: .acquiringAndReleasing).exchanged {
+                        error.pointee = thrown
+                        published.store(true, ordering: .releasing)
+                    }
+                }
+            }
+            if published.load(ordering: .acquiring), let thrown = error.pointee { throw thrown }
         }
-        try failure.rethrow()
     }
 
     /// Calls `body(rows, cols)` for each tile of a `rows × cols` grid cut into

@@ -42,7 +42,7 @@ public func batchNormBackward(
     into inputGradient: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
     pool: ThreadPool
 ) throws {
-    let tiling = try BatchNormValidation.check(input, perChannel: [("gamma", gamma)],
+    let tiling = try BatchNormValidation.check(input, perChannel: ("gamma", gamma),
                                                operation: "batchNormBackward")
     try batchNormBackward(outputGradient, input: input, gamma: gamma, saved: saved,
                           into: &inputGradient, gammaGradient: &gammaGradient,
@@ -62,16 +62,16 @@ package func batchNormBackward(
                                     && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
                  "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
     _ = try BatchNormValidation.check(
-        input, perChannel: [("gamma", gamma), ("saved.mean", saved.mean),
-                            ("saved.inverseStandardDeviation", saved.inverseStandardDeviation)],
+        input, perChannel: ("gamma", gamma), ("saved.mean", saved.mean),
+                            ("saved.inverseStandardDeviation", saved.inverseStandardDeviation),
         operation: operation)
     try ShapeError.check(outputGradient.shape, equals: input.shape, operation: operation)
     try BatchNormValidation.checkOutput(inputGradient, input.shape, name: "inputGradient",
                                         operation: operation)
     let channels = tiling.channels, chunks = tiling.chunks
     let dx = try inputGradient.uniqueElements()
-    let dGamma = try gammaGradient.prepareOutput(shape: [channels])
-    let dBeta = try betaGradient.prepareOutput(shape: [channels])
+    let dGamma = try gammaGradient.prepareVectorOutput(count: channels)
+    let dBeta = try betaGradient.prepareVectorOutput(count: channels)
     let x = input.unsafeElements, dy = outputGradient.unsafeElements, g = gamma.unsafeElements
     let mean = saved.mean.unsafeElements, inverse = saved.inverseStandardDeviation.unsafeElements
     let count = Double(tiling.valuesPerChannel)

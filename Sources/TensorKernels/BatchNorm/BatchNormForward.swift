@@ -47,8 +47,8 @@ public func batchNormForwardTraining(
     into output: inout Tensor, saved: inout BatchNormSavedStatistics, pool: ThreadPool
 ) throws {
     let tiling = try BatchNormValidation.check(
-        input, perChannel: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                            ("runningVariance", runningVariance)],
+        input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                            ("runningVariance", runningVariance),
         operation: "batchNormForwardTraining")
     try batchNormForwardTraining(input, gamma: gamma, beta: beta, runningMean: &runningMean,
                                  runningVariance: &runningVariance, momentum: momentum,
@@ -72,8 +72,8 @@ package func batchNormForwardTraining(
                                     && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
                  "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
     _ = try BatchNormValidation.check(
-        input, perChannel: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                            ("runningVariance", runningVariance)], operation: operation)
+        input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                            ("runningVariance", runningVariance), operation: operation)
     let n = tiling.valuesPerChannel
     guard n > 1 else {
         throw ShapeError(operation: operation, expected: [2, input.shape[1]], actual: input.shape,
@@ -82,8 +82,8 @@ package func batchNormForwardTraining(
     try BatchNormValidation.checkOutput(output, input.shape, name: "output", operation: operation)
     let channels = tiling.channels, chunks = tiling.chunks
     let y = try output.uniqueElements()
-    let meanOut = try saved.mean.prepareOutput(shape: [channels])
-    let inverseOut = try saved.inverseStandardDeviation.prepareOutput(shape: [channels])
+    let meanOut = try saved.mean.prepareVectorOutput(count: channels)
+    let inverseOut = try saved.inverseStandardDeviation.prepareVectorOutput(count: channels)
     let runMean = try runningMean.uniqueElements()
     let runVariance = try runningVariance.uniqueElements()
     let x = input.unsafeElements, g = gamma.unsafeElements, b = beta.unsafeElements
@@ -176,8 +176,8 @@ package func batchNormForwardInference(
     precondition(epsilon > 0, "batch-norm epsilon must be > 0, got \(epsilon)")
     precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
     let tiling = try BatchNormValidation.check(
-        input, perChannel: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                            ("runningVariance", runningVariance)], operation: operation)
+        input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                            ("runningVariance", runningVariance), operation: operation)
     try BatchNormValidation.checkOutput(output, input.shape, name: "output", operation: operation)
     let y = try output.uniqueElements()
     let x = input.unsafeElements, g = gamma.unsafeElements, b = beta.unsafeElements

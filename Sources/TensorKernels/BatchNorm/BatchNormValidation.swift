@@ -3,18 +3,27 @@ enum BatchNormValidation {
     /// Checks that `input` is [N, C, spatial…] and that every per-channel tensor has shape [C];
     /// returns the tiling for `input`'s shape.
     @inline(__always)
-    static func check(_ input: Tensor, perChannel: [(name: String, tensor: Tensor)],
+    static func check(_ input: Tensor, perChannel first: (name: String, tensor: Tensor),
+                      _ second: (name: String, tensor: Tensor)? = nil,
+                      _ third: (name: String, tensor: Tensor)? = nil,
+                      _ fourth: (name: String, tensor: Tensor)? = nil,
                       operation: String) throws(ShapeError) -> BatchNormTiling {
         guard input.rank >= 2 else {
             throw ShapeError(operation: operation, expected: [-1, -1], actual: input.shape,
                              detail: "input must be [N, C] or [N, C, H, W] (−1: any size)")
         }
         let channels = input.shape[1]
-        // Compared without building `[channels]`: a steady-state step allocates nothing.
-        for (name, tensor) in perChannel where tensor.rank != 1 || tensor.shape[0] != channels {
+        // Separate arguments, not an array, and no `[channels]` built for the comparison: a
+        // steady-state training step allocates nothing here.
+        func checkOne(_ entry: (name: String, tensor: Tensor)?) throws(ShapeError) {
+            guard let (name, tensor) = entry, tensor.rank != 1 || tensor.shape[0] != channels else { return }
             throw ShapeError(operation: operation, expected: [channels], actual: tensor.shape,
                              detail: "\(name) must have one value per channel of input \(input.shape)")
         }
+        try checkOne(first)
+        try checkOne(second)
+        try checkOne(third)
+        try checkOne(fourth)
         return BatchNormTiling(shape: input.shape)
     }
 

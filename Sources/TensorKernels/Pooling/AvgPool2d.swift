@@ -24,7 +24,7 @@ public func avgPool2dForward(_ input: Tensor, window: Pool2dWindow, into output:
                              pool: ThreadPool) throws {
     let operation = "avgPool2dForward"
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
-    try ShapeError.check(output.shape, equals: geometry.outputShape, operation: operation + "(into:)")
+    try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
     let x = input.unsafeElements
     let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width
@@ -76,7 +76,7 @@ public func avgPool2dBackward(_ outputGradient: Tensor, window: Pool2dWindow,
                               into inputGradient: inout Tensor, pool: ThreadPool) throws {
     let operation = "avgPool2dBackward"
     let geometry = try window.geometry(forInput: inputGradient.shape, operation: operation)
-    try ShapeError.check(outputGradient.shape, equals: geometry.outputShape, operation: operation)
+    try geometry.checkOutputShape(outputGradient.shape, operation: operation)
     let dx = try inputGradient.uniqueElements()
     let dy = outputGradient.unsafeElements
     let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width

@@ -28,7 +28,7 @@ public func maxPool2dForward(_ input: Tensor, window: Pool2dWindow, into output:
                              indices: inout MaxPool2dIndices, pool: ThreadPool) throws {
     let operation = "maxPool2dForward"
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
-    try ShapeError.check(output.shape, equals: geometry.outputShape, operation: operation + "(into:)")
+    try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
     let argmax = try indices.prepare(inputShape: geometry.inputShape, outputShape: geometry.outputShape)
     let x = input.unsafeElements

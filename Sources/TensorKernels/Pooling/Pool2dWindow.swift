@@ -80,6 +80,15 @@ struct Pool2dGeometry {
 
     var inputShape: [Int] { [images, channels, height, width] }
     var outputShape: [Int] { [images, channels, outputHeight, outputWidth] }
+
+    /// Throws unless `shape` is the output shape; compares without building an array, so a
+    /// steady-state step allocates nothing (the error text is built only when it throws).
+    func checkOutputShape(_ shape: [Int], operation: @autoclosure () -> String) throws(ShapeError) {
+        guard shape.count == 4, shape[0] == images, shape[1] == channels,
+              shape[2] == outputHeight, shape[3] == outputWidth else {
+            throw ShapeError(operation: operation(), expected: outputShape, actual: shape)
+        }
+    }
     var planes: Int { images * channels }
     var inputPlane: Int { height * width }
     var outputPlane: Int { outputHeight * outputWidth }

@@ -24,4 +24,13 @@ extension Tensor {
         }
         return try uniqueElements()
     }
+
+    /// `prepareOutput(shape: [count])` without building the array when the shape already
+    /// matches: per-channel outputs are prepared every training step, which allocates nothing.
+    mutating func prepareVectorOutput(count: Int) throws -> UnsafeMutablePointer<Float> {
+        if rank != 1 || shape[0] != count {
+            self = try Tensor(uninitializedShape: [count]) { _ in }
+        }
+        return try uniqueElements()
+    }
 }
