@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the runtime and kernels (medians of repeated runs, with min and max).",
         subcommands: [SchedulerBenchCommand.self, RandomBenchCommand.self, DropoutBenchCommand.self,
-                      GEMMBenchCommand.self, ConvBenchCommand.self, BatchNormBenchCommand.self])
+                      GEMMBenchCommand.self, ConvBenchCommand.self, BatchNormBenchCommand.self,
+                      TrainStepBenchCommand.self, AllBenchCommand.self])
 }
 
 /// Options every benchmark takes.
