@@ -23,9 +23,35 @@ extension BenchSubcommand {
 /// `--contended`), prints the contention verdict, and writes `--json`.
 func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> Void) throws {
     var report = BenchReport(command: (["weave"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
-    try body(&report)
+    if options.contended {
+        let competitor = try CPUCompetitor(cpu: CPUCompetitor.defaultCPU())
+        defer { competitor.stop() }
+        report.contended = true
+        print("Contended: a \(competitor.description) competes with every figure below")
+        try body(&report)
+        report.competitor = competitor.summary
+        print("\nCompetitor: \(competitor.summary)")
+    } else {
+        try body(&report)
+    }
+    printScalingVerdict(report)
     if let path = options.json {
         try report.write(to: path)
         print("wrote \(path)")
+    }
+}
+
+/// One line per scaling table in which more threads got less done than the base count, and
+/// the count of those that did not; under `--contended` this is issue 7's target (never).
+func printScalingVerdict(_ report: BenchReport) {
+    guard !report.scaling.isEmpty else { return }
+    let slower = report.scaling.filter { !$0.slowerThanBase.isEmpty }
+    let condition = report.contended ? "under contention" : "without a competitor"
+    print("\nScaling verdict \(condition): more threads were slower than \(report.scaling[0].baseThreads) "
+          + "in \(slower.count) of \(report.scaling.count) tables")
+    for table in slower {
+        let worst = table.points.filter { table.slowerThanBase.contains($0.threads) }
+            .map { "\($0.threads) threads \(String(format: "%.2f×", $0.speedup))" }
+        print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
     }
 }
