@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the runtime and kernels (medians of repeated runs, with min and max).",
         subcommands: [SchedulerBenchCommand.self, RandomBenchCommand.self, DropoutBenchCommand.self,
-                      GEMMBenchCommand.self, ConvBenchCommand.self, BatchNormBenchCommand.self])
+                      GEMMBenchCommand.self, ConvBenchCommand.self, BatchNormBenchCommand.self,
+                      TrainStepBenchCommand.self, AllBenchCommand.self, BusyLoopCommand.self])
 }
 
 /// Options every benchmark takes.
@@ -21,4 +22,7 @@ struct BenchOptions: ParsableArguments {
 
     @Flag(help: "Fewer repetitions (for a quick look; figures are noisier).")
     var quick = false
+
+    @Flag(help: "Measure while a busy loop (a child process) holds the last CPU of the affinity mask.")
+    var contended = false
 }

@@ -15,17 +15,31 @@ struct BenchFigure: Codable, Sendable {
 
 /// Everything one `weave bench` run measured, with the machine it ran on.
 struct BenchReport: Codable, Sendable {
-    var version = 1
+    var version = 2
     var date: String
     var command: String
     var machine: Machine
+    /// The FMA peak of one core, measured in this run (by the gemm and conv benchmarks).
     var fmaPeakGFLOPSPerCore: Double?
+    /// The copy bandwidth measured in this run, by thread count ("1", "2", …), in GB/s.
+    var copyBandwidthGBPerSecond: [String: Sample] = [:]
+    /// Whether a CPU-bound competitor held one core during the run (`--contended`).
+    var contended = false
+    /// The competitor, when contended: what it runs and on which CPU.
+    var competitor: String?
     var figures: [BenchFigure] = []
+    /// Strong and weak scaling tables built from the figures' samples.
+    var scaling: [ScalingTable] = []
 
     init(command: String) {
         self.command = command
         date = ISO8601DateFormatter().string(from: Date())
         machine = Machine.current()
+    }
+
+    /// Records the copy bandwidth measured at `threads` (the last measurement wins).
+    mutating func recordCopyBandwidth(_ sample: Sample, threads: Int) {
+        copyBandwidthGBPerSecond["\(threads)"] = sample
     }
 
     func write(to path: String) throws {

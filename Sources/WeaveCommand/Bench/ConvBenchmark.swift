@@ -5,7 +5,7 @@ import Weave
 
 /// `weave bench conv`: Conv2d forward and forward+backward on the seed CNN's layers and one
 /// large layer, per thread count, beside PyTorch's times on this machine.
-struct ConvBenchCommand: ParsableCommand {
+struct ConvBenchCommand: BenchSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "conv",
         abstract: "Conv2d forward and forward+backward (dX, dW, db): ms and GFLOP/s.")
@@ -36,23 +36,35 @@ struct ConvBenchCommand: ParsableCommand {
               configuration: Conv2dConfiguration(padding: 1)),
     ]
 
-    func run() throws {
-        try validateEnvironment()
-        var report = BenchReport(command: "weave bench conv")
+    func benchmark(into report: inout BenchReport) throws {
         let isa = KernelISA.current
         report.fmaPeakGFLOPSPerCore = FMAPeak.measure(isa: isa)
         var rows: [[String]] = []
-        for threads in try threadSweep(options.threads) {
+        var scaling = ScalingCollector(benchmark: "conv", isa: isa.rawValue)
+        let counts = try threadSweep(options.threads)
+        for threads in counts {
             let pool = ThreadPool(threads: threads)
-            for layer in Self.layers {
+            // Weak scaling: the seed layers at 64 images per thread (`layers` has batch 64 and 256).
+            let weak = counts.count > 1 && threads > 1 ? Self.weakScalingLayers(threads: threads) : []
+            for layer in Self.layers + weak {
                 let geometry = try Conv2dGeometry(input: layer.input, weight: layer.weight,
                                                   configuration: layer.configuration,
                                                   operation: "weave bench conv")
                 let preferred = Conv2dAlgorithm.preferred(for: geometry)
                 for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {
-                    try measureLayer(layer, geometry: geometry, algorithm: algorithm,
-                                     preferred: preferred, threads: threads, pool: pool,
-                                     report: &report, rows: &rows)
+                    let time = try measureLayer(layer, geometry: geometry, algorithm: algorithm,
+                                                preferred: preferred, threads: threads, pool: pool,
+                                                report: &report, rows: &rows)
+                    guard algorithm == preferred else { continue }
+                    let shape = "batch \(layer.input[0])"
+                    if !weak.contains(where: { $0.input == layer.input }) {
+                        scaling.add(.strong, operation: "\(layer.name) batch \(layer.input[0]) fwd+bwd",
+                                    threads: threads, shape: shape, time: time)
+                    }
+                    if layer.input[0] == Self.weakBatchPerThread * threads {
+                        scaling.add(.weak, operation: "\(layer.name) fwd+bwd, batch 64 × threads",
+                                    threads: threads, shape: shape, time: time)
+                    }
                 }
             }
         }
@@ -60,14 +72,28 @@ struct ConvBenchCommand: ParsableCommand {
               + "GFLOP/s per core: median [min–max]")
         printTable(["threads", "layer", "batch", "algorithm", "fwd ms", "fwd GFLOP/s",
                     "fwd+bwd ms", "fwd+bwd GFLOP/s", "PyTorch fwd+bwd (speedup)"], rows)
-        if let path = options.json { try report.write(to: path); print("wrote \(path)") }
+        report.addScaling(scaling)
+    }
+
+    /// Images per thread in the weak-scaling runs.
+    static let weakBatchPerThread = 64
+
+    /// The seed network's two layers at `weakBatchPerThread` × `threads` images, where
+    /// `layers` does not hold that batch already.
+    static func weakScalingLayers(threads: Int) -> [Layer] {
+        let all = [Layer(name: "Conv2d(1,3,5) 28×28", input: [weakBatchPerThread * threads, 1, 28, 28],
+               weight: [3, 1, 5, 5]),
+         Layer(name: "Conv2d(3,6,3) 12×12", input: [weakBatchPerThread * threads, 3, 12, 12],
+               weight: [6, 3, 3, 3])]
+        return all.filter { layer in !layers.contains { $0.input == layer.input } }
     }
 
     /// Times forward and forward+backward of one layer with one algorithm; appends figures and
-    /// a table row.
+    /// a table row. Returns the forward+backward time in ms.
+    @discardableResult
     func measureLayer(_ layer: Layer, geometry: Conv2dGeometry, algorithm: Conv2dAlgorithm,
                       preferred: Conv2dAlgorithm, threads: Int, pool: ThreadPool,
-                      report: inout BenchReport, rows: inout [[String]]) throws {
+                      report: inout BenchReport, rows: inout [[String]]) throws -> Sample {
         let isa = KernelISA.current
         let macs = Double(geometry.multiplyAdds)
         let large = macs > 1e9
@@ -130,5 +156,6 @@ struct ConvBenchCommand: ParsableCommand {
         rows.append(["\(threads)", layer.name, "\(layer.input[0])", label,
                      cell(forwardMs), formatted(forwardGFLOPS.median), cell(bothMs),
                      formatted(bothGFLOPS.median), versus])
+        return bothMs
     }
 }

@@ -6,7 +6,7 @@ import Weave
 
 /// `weave bench gemm`: SGEMM GFLOP/s on squares and the MNIST layer shapes, as a share of the
 /// FMA peak measured in the same run, beside OpenBLAS (loaded with `dlopen` when installed).
-struct GEMMBenchCommand: ParsableCommand {
+struct GEMMBenchCommand: BenchSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
         abstract: "SGEMM GFLOP/s and % of the measured FMA peak, beside OpenBLAS when installed.")
@@ -25,10 +25,8 @@ struct GEMMBenchCommand: ParsableCommand {
     @Option(help: "Only the shapes whose name contains one of these (comma-separated), e.g. 1024,784.")
     var shapes: String?
 
-    func run() throws {
-        try validateEnvironment()
+    func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
-        var report = BenchReport(command: "weave bench gemm")
         let isa = KernelISA.current
         let peak = FMAPeak.measure(isa: isa)
         report.fmaPeakGFLOPSPerCore = peak
@@ -45,13 +43,14 @@ struct GEMMBenchCommand: ParsableCommand {
               + (openBLAS.map { "OpenBLAS \($0.version)" } ?? "OpenBLAS not found (apt-get install libopenblas0)"))
         print("GFLOP/s: median [min–max] of \(bench.repeats) timed batches; % of peak × threads")
         var rows: [[String]] = []
-        var weaveMedians: [String: [Int: Double]] = [:]
+        var scaling = ScalingCollector(benchmark: "gemm", isa: isa.rawValue)
         for shape in bench.shapes {
             for threads in counts {
                 let pool = ThreadPool(threads: threads)
                 let result = try bench.run(shape, threads: threads, pool: pool)
                 report.figures += result.figures
-                weaveMedians[shape.name, default: [:]][threads] = result.weave.median
+                scaling.add(.strong, operation: "sgemm \(shape.name)", threads: threads, shape: shape.name,
+                            time: result.weave.map { shape.flops / ($0 * 1e9) * 1e3 })
                 var row = [shape.name, "\(threads)", cell(result.weave),
                            String(format: "%.0f%%", result.weave.median / (peak * Double(threads)) * 100)]
                 if let blas = result.openBLAS {
@@ -65,15 +64,22 @@ struct GEMMBenchCommand: ParsableCommand {
         }
         printTable(["shape", "threads", "weave GFLOP/s", "of peak", "OpenBLAS GFLOP/s",
                     "weave/OpenBLAS", "max rel diff"], rows)
-        if counts.count > 1, let one = counts.first, let most = counts.max(), most > one {
-            print("\nScaling \(one) → \(most) threads (median GFLOP/s ratio):")
-            let scaling = bench.shapes.compactMap { shape -> [String]? in
-                guard let a = weaveMedians[shape.name]?[one], let b = weaveMedians[shape.name]?[most]
-                else { return nil }
-                return [shape.name, String(format: "%.2f×", b / a)]
+        if filters == nil && counts.count > 1 {
+            for base in bench.weakScalingShapes {
+                for threads in counts {
+                    let shape = base.scaledRows(by: threads)
+                    let sample = try bench.measureWeave(shape, pool: ThreadPool(threads: threads))
+                    report.figures.append(BenchFigure(
+                        benchmark: "gemm", metric: "weak-scaling GFLOP/s", unit: "GFLOP/s",
+                        threads: threads, implementation: "weave", shape: shape.name,
+                        isa: isa.rawValue, sample: sample))
+                    scaling.add(.weak, operation: "sgemm \(base.name), m × threads", threads: threads,
+                                shape: shape.name,
+                                time: sample.map { shape.flops / ($0 * 1e9) * 1e3 })
+                }
             }
-            printTable(["shape", "speed-up"], scaling)
         }
+        report.addScaling(scaling)
         if compareKernels {
             print("\nMicro-kernels and blockings, 1 thread, GFLOP/s of thread CPU time (same bits):")
             let pool = ThreadPool(threads: 1)
@@ -112,7 +118,6 @@ struct GEMMBenchCommand: ParsableCommand {
             }
             printTable(["kernel", "shape", "GFLOP/s", "of peak"], kernelRows)
         }
-        if let path = options.json { try report.write(to: path); print("wrote \(path)") }
     }
 }
 
@@ -122,6 +127,15 @@ struct GEMMShape {
     var m: Int, n: Int, k: Int
     var transA = Transpose.none, transB = Transpose.none
     var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// The same product with `factor` times as many rows of C (weak scaling: m grows with the
+    /// threads, n and k stay).
+    func scaledRows(by factor: Int) -> GEMMShape {
+        var copy = self
+        copy.m = m * factor
+        copy.name = "\(copy.m)×\(k)·\(k)×\(n)"
+        return copy
+    }
 }
 
 struct GEMMBenchmark {
@@ -161,6 +175,13 @@ struct GEMMBenchmark {
             GEMMShape(name: "(64×48)ᵀ·64×784", m: 48, n: 784, k: 64, transA: .transposed),
             GEMMShape(name: "64×48·48×784", m: 64, n: 784, k: 48),
         ]
+    }
+
+    /// Weak scaling: these shapes with m × threads rows (a square, and the first MNIST layer
+    /// at 64 images per thread).
+    var weakScalingShapes: [GEMMShape] {
+        [GEMMShape(name: "512×512·512×512", m: 512, n: 512, k: 512),
+         GEMMShape(name: "64×784·784×48", m: 64, n: 48, k: 784)]
     }
 
     var kernelShapes: [GEMMShape] {

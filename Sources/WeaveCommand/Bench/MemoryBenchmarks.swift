@@ -22,7 +22,7 @@ func copyBandwidth(count: Int, pool: ThreadPool, repeats: Int) throws -> Sample 
 }
 
 /// `weave bench random`: Philox words per second written to memory, per thread count.
-struct RandomBenchCommand: ParsableCommand {
+struct RandomBenchCommand: BenchSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "random",
         abstract: "Counter-based random bits (Philox4x32-10) in GB/s, beside the copy bandwidth.")
@@ -32,27 +32,30 @@ struct RandomBenchCommand: ParsableCommand {
     @Option(help: "Words per run.")
     var count = 16 << 20
 
-    func run() throws {
-        try validateEnvironment()
+    func benchmark(into report: inout BenchReport) throws {
         guard count > 0 else { throw ValidationError("--count must be positive, got \(count)") }
-        var report = BenchReport(command: "weave bench random")
         let repeats = options.quick ? 5 : 15
         let stream = RandomStream(seed: 7, purpose: .custom(stream: 0))
         var words = [UInt32](repeating: 0, count: count)
         var rows: [[String]] = []
+        var scaling = ScalingCollector(benchmark: "random", isa: KernelISA.current.rawValue)
         for threads in try threadSweep(options.threads) {
             let pool = ThreadPool(threads: threads)
             let copy = try copyBandwidth(count: count, pool: pool, repeats: repeats)
+            report.recordCopyBandwidth(copy, threads: threads)
             var step: UInt64 = 0
-            let random = words.withUnsafeMutableBufferPointer { buffer in
+            let randomTimes = words.withUnsafeMutableBufferPointer { buffer in
                 measure(repeats: repeats, warmup: 2) {
                     step += 1
                     pool.parallelFor(0..<count, grain: dropoutTileElements) { tile in
                         stream.fillWords(UnsafeMutableBufferPointer(rebasing: buffer[tile]),
                                          firstElement: UInt64(tile.lowerBound), step: step)
                     }
-                }.map { Double(count * 4) / $0 / 1e9 }
+                }
             }
+            let random = randomTimes.map { Double(count * 4) / $0 / 1e9 }
+            scaling.add(.strong, operation: "Philox words", threads: threads, shape: "\(count)",
+                        time: randomTimes.map { $0 * 1e3 })
             for (metric, sample) in [("copy bandwidth", copy), ("random words written", random)] {
                 report.figures.append(BenchFigure(
                     benchmark: "random", metric: metric, unit: "GB/s", threads: threads,
@@ -64,12 +67,12 @@ struct RandomBenchCommand: ParsableCommand {
         }
         print("Random bits, \(count) words, ISA \(KernelISA.current.rawValue): median [min–max]")
         printTable(["threads", "random GB/s", "copy GB/s", "random / copy"], rows)
-        if let path = options.json { try report.write(to: path); print("wrote \(path)") }
+        report.addScaling(scaling)
     }
 }
 
 /// `weave bench dropout`: inverted dropout forward and forward+backward in GB/s.
-struct DropoutBenchCommand: ParsableCommand {
+struct DropoutBenchCommand: BenchSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "dropout",
         abstract: "Dropout forward and forward+backward in GB/s, beside the copy bandwidth.")
@@ -82,13 +85,11 @@ struct DropoutBenchCommand: ParsableCommand {
     @Option(help: "Drop probability.")
     var probability: Float = 0.5
 
-    func run() throws {
-        try validateEnvironment()
+    func benchmark(into report: inout BenchReport) throws {
         guard count > 0 else { throw ValidationError("--count must be positive, got \(count)") }
         guard probability >= 0 && probability <= 1 else {
             throw ValidationError("--probability must be in [0, 1], got \(probability)")
         }
-        var report = BenchReport(command: "weave bench dropout")
         let repeats = options.quick ? 5 : 15
         let stream = RandomStream(seed: 7, purpose: .dropout(layer: 0))
         let input = try Tensor(uniformShape: [count], stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
@@ -101,9 +102,11 @@ struct DropoutBenchCommand: ParsableCommand {
         let floatBytes = Double(count * MemoryLayout<Float>.stride)
         let maskBytes = Double(count) / 8
         var rows: [[String]] = []
+        var scaling = ScalingCollector(benchmark: "dropout", isa: KernelISA.current.rawValue)
         for threads in try threadSweep(options.threads) {
             let pool = ThreadPool(threads: threads)
             let copy = try copyBandwidth(count: count, pool: pool, repeats: repeats)
+            report.recordCopyBandwidth(copy, threads: threads)
             var step: UInt64 = 0
             var failure: (any Error)?
             let forward = measure(repeats: repeats, warmup: 2) {
@@ -124,6 +127,8 @@ struct DropoutBenchCommand: ParsableCommand {
             if let failure { throw failure }
             let forwardGBs = forward.map { (2 * floatBytes + maskBytes) / $0 / 1e9 }
             let bothGBs = both.map { (4 * floatBytes + 2 * maskBytes) / $0 / 1e9 }
+            scaling.add(.strong, operation: "Dropout(p=\(probability)) fwd+bwd", threads: threads,
+                        shape: "\(count)", time: both.map { $0 * 1e3 })
             for (metric, sample, unit) in [("forward", forward.map { $0 * 1e3 }, "ms"),
                                            ("forward GB/s", forwardGBs, "GB/s"),
                                            ("forward+backward", both.map { $0 * 1e3 }, "ms"),
@@ -142,7 +147,7 @@ struct DropoutBenchCommand: ParsableCommand {
         print("Dropout(p=\(probability)) on \(count) floats, ISA \(KernelISA.current.rawValue): median [min–max]")
         printTable(["threads", "fwd ms", "fwd GB/s", "fwd+bwd ms", "fwd+bwd GB/s", "copy GB/s",
                     "of copy (fwd / both)"], rows)
-        if let path = options.json { try report.write(to: path); print("wrote \(path)") }
+        report.addScaling(scaling)
     }
 }
 

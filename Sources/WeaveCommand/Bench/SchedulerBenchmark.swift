@@ -7,17 +7,15 @@ import Weave
 
 /// `weave bench scheduler`: fork-join latency, per-task overhead, steal rate and idle CPU of the
 /// work-stealing pool, each beside `DispatchQueue.concurrentPerform` measured in the same run.
-struct SchedulerBenchCommand: ParsableCommand {
+struct SchedulerBenchCommand: BenchSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "scheduler",
         abstract: "Fork-join latency, per-task overhead, steal rate and idle CPU, beside Dispatch.")
 
     @OptionGroup var options: BenchOptions
 
-    func run() throws {
-        try validateEnvironment()
+    func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
-        var report = BenchReport(command: "weave bench scheduler")
         let bench = SchedulerBenchmark(quick: options.quick)
         report.figures.append(bench.measureCacheLineRoundTrip())
         for threads in counts {
@@ -25,10 +23,6 @@ struct SchedulerBenchCommand: ParsableCommand {
         }
         report.figures += bench.measureDispatch()
         bench.printSummary(report.figures)
-        if let path = options.json {
-            try report.write(to: path)
-            print("wrote \(path)")
-        }
     }
 }
 

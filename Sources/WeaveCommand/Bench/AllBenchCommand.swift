@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+
+/// `weave bench all`: every benchmark in one run, into one report (one JSON file).
+struct AllBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "all",
+        abstract: "Run every benchmark (scheduler, random, dropout, gemm, conv, batchnorm, train-step) into one report.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Only these benchmarks, comma-separated (default: all of them).")
+    var only: String?
+
+    /// Every benchmark, in the order `all` runs them.
+    static let benchmarks: [(name: String, type: any BenchSubcommand.Type)] = [
+        ("scheduler", SchedulerBenchCommand.self), ("random", RandomBenchCommand.self),
+        ("dropout", DropoutBenchCommand.self), ("gemm", GEMMBenchCommand.self),
+        ("conv", ConvBenchCommand.self), ("batchnorm", BatchNormBenchCommand.self),
+        ("train-step", TrainStepBenchCommand.self),
+    ]
+
+    func validate() throws {
+        let known = Self.benchmarks.map(\.name)
+        for name in selected where !known.contains(name) {
+            throw ValidationError("--only: no benchmark \(name); known: \(known.joined(separator: ", "))")
+        }
+    }
+
+    var selected: [String] {
+        only.map { $0.split(separator: ",").map(String.init) } ?? Self.benchmarks.map(\.name)
+    }
+
+    func run() throws {
+        try validateEnvironment()
+        // Each benchmark gets the shared options (not --json: the report is written once).
+        var arguments: [String] = []
+        if let threads = options.threads {
+            arguments += ["--threads", threads.counts.map(String.init).joined(separator: ",")]
+        }
+        if options.quick { arguments.append("--quick") }
+        try runMeasuring(options: options) { report in
+            for (name, type) in Self.benchmarks where selected.contains(name) {
+                print("\n== weave bench \(name)")
+                let command = try type.parse(arguments)
+                try command.benchmark(into: &report)
+            }
+        }
+    }
+}

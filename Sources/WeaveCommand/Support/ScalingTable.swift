@@ -1,0 +1,136 @@
+/// How one operation's time changes with the thread count: strong scaling (the same problem
+/// on more threads) or weak scaling (the problem grows with the threads).
+///
+/// Speedup and efficiency are relative to the smallest thread count measured (normally 1):
+/// - strong: speedup = t(base) / t(N), efficiency = speedup / (N / base);
+/// - weak: efficiency = t(base) / t(N) (1 when the time stays flat while the work grows),
+///   speedup = efficiency × N / base (the scaled speedup: work done per second, relative).
+/// Either way a speedup below 1 means N threads got less done per second than the base count.
+struct ScalingTable: Codable, Sendable {
+    enum Kind: String, Codable, Sendable {
+        case strong, weak
+    }
+
+    /// One thread count's row.
+    struct Point: Codable, Sendable {
+        var threads: Int
+        /// The problem at this thread count (weak scaling: it grows with `threads`).
+        var shape: String
+        /// Time per operation, in the table's `unit`: median, min, max of the repeated runs.
+        var time: Sample
+        var speedup: Double
+        var efficiency: Double
+    }
+
+    var kind: Kind
+    var benchmark: String
+    var operation: String
+    var unit: String
+    var isa: String
+    /// Measured while a CPU-bound competitor held one core (`--contended`).
+    var contended: Bool
+    var points: [Point]
+    /// Thread counts whose speedup over the base count is below 1 (they got less done).
+    var slowerThanBase: [Int]
+
+    /// A table from per-thread-count time samples (any order; one per thread count).
+    init(kind: Kind, benchmark: String, operation: String, unit: String, isa: String,
+         contended: Bool, measurements: [(threads: Int, shape: String, time: Sample)]) {
+        precondition(!measurements.isEmpty, "a scaling table needs at least one measurement")
+        self.kind = kind
+        self.benchmark = benchmark
+        self.operation = operation
+        self.unit = unit
+        self.isa = isa
+        self.contended = contended
+        let sorted = measurements.sorted { $0.threads < $1.threads }
+        let base = sorted[0]
+        points = sorted.map { m in
+            let ratio = base.time.median / m.time.median
+            let threadRatio = Double(m.threads) / Double(base.threads)
+            switch kind {
+            case .strong:
+                return Point(threads: m.threads, shape: m.shape, time: m.time, speedup: ratio,
+                             efficiency: ratio / threadRatio)
+            case .weak:
+                return Point(threads: m.threads, shape: m.shape, time: m.time,
+                             speedup: ratio * threadRatio, efficiency: ratio)
+            }
+        }
+        slowerThanBase = points.filter { $0.threads > base.threads && $0.speedup < 1 }.map(\.threads)
+    }
+
+    /// The base thread count (the smallest measured).
+    var baseThreads: Int { points[0].threads }
+}
+
+/// Collects per-thread-count time samples of several operations as a benchmark's loops produce
+/// them (in any nesting order), then turns each operation's list into a `ScalingTable`.
+struct ScalingCollector {
+    private struct Key: Hashable {
+        var kind: ScalingTable.Kind
+        var operation: String
+    }
+
+    let benchmark: String
+    let unit: String
+    let isa: String
+    private var order: [Key] = []
+    private var measurements: [Key: [(threads: Int, shape: String, time: Sample)]] = [:]
+
+    init(benchmark: String, unit: String = "ms", isa: String) {
+        self.benchmark = benchmark
+        self.unit = unit
+        self.isa = isa
+    }
+
+    /// Records `operation`'s time at `threads` on `shape` (in the collector's unit).
+    mutating func add(_ kind: ScalingTable.Kind, operation: String, threads: Int, shape: String,
+                      time: Sample) {
+        let key = Key(kind: kind, operation: operation)
+        if measurements[key] == nil { order.append(key) }
+        measurements[key, default: []].append((threads, shape, time))
+    }
+
+    /// One table per operation measured at two thread counts or more, in the order first seen.
+    func tables(contended: Bool) -> [ScalingTable] {
+        order.compactMap { key in
+            guard let list = measurements[key], Set(list.map(\.threads)).count > 1 else { return nil }
+            return ScalingTable(kind: key.kind, benchmark: benchmark, operation: key.operation,
+                                unit: unit, isa: isa, contended: contended, measurements: list)
+        }
+    }
+}
+
+extension BenchReport {
+    /// Builds the collector's tables, prints them, and adds them to the report.
+    mutating func addScaling(_ collector: ScalingCollector) {
+        let tables = collector.tables(contended: contended)
+        guard !tables.isEmpty else { return }
+        scaling += tables
+        printScalingTables(tables)
+    }
+}
+
+/// Prints strong then weak scaling tables: time, speedup and parallel efficiency per thread count.
+func printScalingTables(_ tables: [ScalingTable]) {
+    for kind in [ScalingTable.Kind.strong, .weak] {
+        let selected = tables.filter { $0.kind == kind }
+        guard let first = selected.first else { continue }
+        let what = kind == .strong ? "same problem on more threads"
+            : "problem grows with the threads; speed-up = scaled (work per second)"
+        print("\n\(kind == .strong ? "Strong" : "Weak") scaling, \(first.benchmark)"
+              + (first.contended ? ", CONTENDED (a busy loop holds one core)" : "")
+              + " (\(what)): \(first.unit) median [min–max]")
+        var rows: [[String]] = []
+        for table in selected {
+            for point in table.points {
+                rows.append([table.operation, point.shape, "\(point.threads)", cell(point.time),
+                             String(format: "%.2f×", point.speedup),
+                             String(format: "%.0f%%", point.efficiency * 100)
+                             + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")])
+            }
+        }
+        printTable(["operation", "shape", "threads", first.unit, "speed-up", "efficiency"], rows)
+    }
+}
