@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "ParallelRuntimeTests", dependencies: ["ParallelRuntime", "CPlatform"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
+        .testTarget(name: "WeaveCommandTests", dependencies: ["WeaveCommand"]),
         .testTarget(name: "WeaveTests", dependencies: ["Weave"]),
     ],
     swiftLanguageModes: [.v6]

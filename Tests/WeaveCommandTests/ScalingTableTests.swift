@@ -1,0 +1,56 @@
+import Testing
+@testable import WeaveCommand
+
+@Suite("Scaling tables")
+struct ScalingTableTests {
+    private func sample(_ median: Double) -> Sample { Sample([median]) }
+
+    @Test("Strong scaling: speed-up is t(1)/t(N), efficiency divides by N, slower counts are flagged")
+    func strong() {
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx512",
+                                 contended: false,
+                                 measurements: [(4, "s", sample(5)), (1, "s", sample(10)), (2, "s", sample(12))])
+        #expect(table.points.map(\.threads) == [1, 2, 4])
+        #expect(table.points.map(\.speedup) == [1, 10.0 / 12, 2])
+        #expect(table.points.map(\.efficiency) == [1, 10.0 / 12 / 2, 0.5])
+        #expect(table.slowerThanBase == [2])
+    }
+
+    @Test("Weak scaling: efficiency is t(1)/t(N), speed-up scales it by N")
+    func weak() {
+        let table = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                 contended: true,
+                                 measurements: [(1, "64", sample(2)), (2, "128", sample(2.5))])
+        #expect(table.points[1].efficiency == 0.8)
+        #expect(table.points[1].speedup == 1.6)
+        #expect(table.slowerThanBase.isEmpty)
+    }
+
+    @Test("The collector makes one table per operation with two or more thread counts, in order")
+    func collector() {
+        var collector = ScalingCollector(benchmark: "gemm", isa: "avx512")
+        collector.add(.strong, operation: "b", threads: 1, shape: "x", time: sample(1))
+        collector.add(.strong, operation: "a", threads: 1, shape: "x", time: sample(1))
+        collector.add(.strong, operation: "a", threads: 2, shape: "x", time: sample(0.5))
+        collector.add(.strong, operation: "b", threads: 2, shape: "x", time: sample(2))
+        collector.add(.weak, operation: "c", threads: 1, shape: "x", time: sample(1))
+        let tables = collector.tables(contended: false)
+        #expect(tables.map(\.operation) == ["b", "a"])
+        #expect(tables[0].slowerThanBase == [2])
+    }
+
+    @Test("Samples report the median, minimum and maximum")
+    func samples() {
+        let s = Sample([3, 1, 4, 1, 5])
+        #expect(s.median == 3 && s.min == 1 && s.max == 5 && s.count == 5)
+        #expect(Sample([1, 2]).median == 1.5)
+    }
+
+    @Test("Thread lists parse comma-separated counts and reject junk")
+    func threadLists() {
+        #expect(ThreadList(argument: "1,2,7")?.counts == [1, 2, 7])
+        #expect(ThreadList(argument: "1,,2") == nil)
+        #expect(ThreadList(argument: "zero") == nil)
+        #expect(ThreadList(argument: "0") == nil)
+    }
+}
