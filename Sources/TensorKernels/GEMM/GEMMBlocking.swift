@@ -63,8 +63,6 @@ package struct SGEMMMicroKernel: Sendable {
     package let strided: Strided
     /// The blocking the driver uses with this kernel.
     package let blocking: GEMMBlocking
-    /// Whether this CPU can run the kernel (`isa.isSupported`, looked up once).
-    package let isSupported: Bool
 
     /// A kernel from its entry points and a blocking (tests and benchmarks try other
     /// blockings; none changes a bit).
@@ -75,7 +73,6 @@ package struct SGEMMMicroKernel: Sendable {
         self.packed = packed
         self.strided = strided
         self.blocking = blocking
-        self.isSupported = isa.isSupported
     }
 
     /// The kernel for `isa`: AVX-512 12×32, AVX2 6×16 or portable 4×16.

@@ -58,7 +58,7 @@ package func sgemm(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
     precondition(ldb >= max(1, bWidth),
                  "sgemm: ldb \(ldb) < \(max(1, bWidth)) (width of B, transB \(transB), k \(k), n \(n))")
     precondition(ldc >= max(1, n), "sgemm: ldc \(ldc) < \(max(1, n)) (n)")
-    precondition(kernel.isSupported, "sgemm: this CPU cannot run \(kernel.name)")
+    precondition(kernel.isa.isSupported, "sgemm: this CPU cannot run \(kernel.name)")
     if m == 0 || n == 0 { return }
     if k == 0 || alpha == 0 {
         SGEMMDriver.scale(m: m, n: n, beta: beta, c: c, ldc: ldc, pool: pool)
