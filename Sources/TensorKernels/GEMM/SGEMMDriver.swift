@@ -20,8 +20,9 @@ package enum SGEMMPath: Sendable, CaseIterable {
 /// Shared packed panels live in the calling thread's scratch (`ThreadPool.withScratch`) and are
 /// filled in parallel before the tiles that read them start.
 enum SGEMMDriver {
-    /// Multiply-adds below which a tile is not worth a fork (about a microsecond of work).
-    static let minimumTileWork = 1 << 17
+    /// Multiply-adds below which a tile is not worth a fork (2–3 µs of work at full speed:
+    /// several times the cost of a fork-join whose workers are spinning).
+    static let minimumTileWork = 1 << 18
     /// At most this many tiles of C per parallel step: enough for balance on a few cores.
     static let targetTiles = 16
     /// Blocks of `mc` rows of A packed at once in the packed path (with mc = 144 and
