@@ -53,19 +53,8 @@ public final class Linear: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
         let shape = try shapes.outputShape(for: input.shape, outputShape(forInput:))
-        let rows = shape[0]
         try prepareBuffer(&output, shape: shape)
-        let (inCount, outCount) = (inputFeatures, outputFeatures)
-        input.withUnsafeBufferPointer { x in
-            weight.value.withUnsafeBufferPointer { w in
-                output!.withUnsafeMutableBufferPointer { y in
-                    guard let x = x.baseAddress, let w = w.baseAddress, let y = y.baseAddress else { return }
-                    sgemm(transA: .none, transB: .transposed, m: rows, n: outCount, k: inCount,
-                          alpha: 1, a: x, lda: inCount, b: w, ldb: inCount,
-                          beta: 0, c: y, ldc: outCount, pool: context.pool)
-                }
-            }
-        }
+        try matmul(input, weight.value, transposeB: true, into: &output!, pool: context.pool)
         if let bias {
             try addRowVector(bias.value, to: &output!, pool: context.pool)
         }
@@ -82,34 +71,15 @@ public final class Linear: Layer {
             throw ShapeError(operation: "\(description).backward", expected: [rows, outputFeatures],
                              actual: gradientShape)
         }
-        let (inCount, outCount) = (inputFeatures, outputFeatures)
         // dW[out, in] = dYᵀ · X: the sum over the batch is sgemm's K loop, in batch order.
-        outputGradient.withUnsafeBufferPointer { dy in
-            input.withUnsafeBufferPointer { x in
-                weight.gradient.withUnsafeMutableBufferPointer { dw in
-                    guard let dy = dy.baseAddress, let x = x.baseAddress, let dw = dw.baseAddress else { return }
-                    sgemm(transA: .transposed, transB: .none, m: outCount, n: inCount, k: rows,
-                          alpha: 1, a: dy, lda: outCount, b: x, ldb: inCount,
-                          beta: 0, c: dw, ldc: inCount, pool: context.pool)
-                }
-            }
-        }
+        try matmul(outputGradient, input, transposeA: true, into: &weight.gradient, pool: context.pool)
         if let bias {
             try columnSums(outputGradient, into: &bias.gradient, pool: context.pool)
         }
         guard context.needsInputGradient else { return nil }
         try prepareBuffer(&inputGradient, shape: input.shape)
         // dX[N, in] = dY · W.
-        outputGradient.withUnsafeBufferPointer { dy in
-            weight.value.withUnsafeBufferPointer { w in
-                inputGradient!.withUnsafeMutableBufferPointer { dx in
-                    guard let dy = dy.baseAddress, let w = w.baseAddress, let dx = dx.baseAddress else { return }
-                    sgemm(transA: .none, transB: .none, m: rows, n: inCount, k: outCount,
-                          alpha: 1, a: dy, lda: outCount, b: w, ldb: inCount,
-                          beta: 0, c: dx, ldc: inCount, pool: context.pool)
-                }
-            }
-        }
+        try matmul(outputGradient, weight.value, into: &inputGradient!, pool: context.pool)
         return inputGradient!
     }
 }

@@ -49,30 +49,20 @@ public final class Adam: Optimizer {
             let lambda = parameter.decays ? weightDecay : 0
             let count = parameter.value.count
             let (mKey, vKey) = ("optimizer.\(name).exp_avg", "optimizer.\(name).exp_avg_sq")
-            if buffers[mKey] == nil { buffers[mKey] = try Tensor(zeros: parameter.value.shape) }
-            if buffers[vKey] == nil { buffers[vKey] = try Tensor(zeros: parameter.value.shape) }
-            try parameter.value.makeUnique()
-            try buffers[mKey]!.makeUnique()
-            try buffers[vKey]!.makeUnique()
-            var m = buffers.removeValue(forKey: mKey)!
-            var v = buffers.removeValue(forKey: vKey)!
-            defer { buffers[mKey] = m; buffers[vKey] = v }
-            parameter.gradient.withUnsafeBufferPointer { gradient in
-                parameter.value.withUnsafeMutableBufferPointer { weight in
-                    m.withUnsafeMutableBufferPointer { first in
-                        v.withUnsafeMutableBufferPointer { second in
-                            guard let grad = gradient.baseAddress, let w = weight.baseAddress,
-                                  let m = first.baseAddress, let v = second.baseAddress else { return }
-                            pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
-                                for i in tile {
-                                    let g = grad[i] + lambda * w[i]
-                                    m[i] = b1 * m[i] + (1 - b1) * g
-                                    v[i] = b2 * v[i] + (1 - b2) * (g * g)
-                                    let denominator = (v[i] / correction2).squareRoot() + eps
-                                    w[i] = w[i] - eta * ((m[i] / correction1) / denominator)
-                                }
-                            }
-                        }
+            // Taken out of the dictionary while written, so they are uniquely referenced.
+            var first = try buffers.removeValue(forKey: mKey) ?? Tensor(zeros: parameter.value.shape)
+            var second = try buffers.removeValue(forKey: vKey) ?? Tensor(zeros: parameter.value.shape)
+            defer { buffers[mKey] = first; buffers[vKey] = second }
+            let w = try parameter.value.uniqueElements(), grad = parameter.gradient.unsafeElements
+            let m = try first.uniqueElements(), v = try second.uniqueElements()
+            withExtendedLifetime((parameter, first, second)) {
+                pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
+                    for i in tile {
+                        let g = grad[i] + lambda * w[i]
+                        m[i] = b1 * m[i] + (1 - b1) * g
+                        v[i] = b2 * v[i] + (1 - b2) * (g * g)
+                        let denominator = (v[i] / correction2).squareRoot() + eps
+                        w[i] = w[i] - eta * ((m[i] / correction1) / denominator)
                     }
                 }
             }

@@ -57,9 +57,10 @@ public final class SGD: Optimizer {
         for (name, parameter) in parameters {
             let lambda = parameter.decays ? weightDecay : 0
             let count = parameter.value.count
-            try parameter.value.makeUnique()
-            let w = parameter.value.withUnsafeMutableBufferPointer { $0.baseAddress! }
-            let g = parameter.gradient.withUnsafeBufferPointer { $0.baseAddress! }
+            // Pointers valid while `parameter` (and below, `buffer`) lives: the loops run inside
+            // `withExtendedLifetime` of both.
+            let w = try parameter.value.uniqueElements()
+            let g = parameter.gradient.unsafeElements
             guard mu > 0 else {
                 withExtendedLifetime(parameter) {
                     pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
@@ -84,8 +85,7 @@ public final class SGD: Optimizer {
                 }
                 velocity[key] = buffer
             }
-            try buffer.tensor.makeUnique()
-            let v = buffer.tensor.withUnsafeMutableBufferPointer { $0.baseAddress! }
+            let v = try buffer.tensor.uniqueElements()
             let nesterov = self.nesterov
             withExtendedLifetime((parameter, buffer)) {
                 pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
