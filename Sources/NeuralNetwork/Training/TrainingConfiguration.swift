@@ -1,7 +1,7 @@
 /// A training recipe: what `weave train` and `weave repro` run, and what a checkpoint records.
 public struct TrainingConfiguration: Sendable, Equatable {
     /// Which optimiser.
-    public enum OptimizerKind: String, Sendable, Equatable {
+    public enum OptimizerKind: String, Sendable, Equatable, CaseIterable {
         case sgd, adam
     }
 

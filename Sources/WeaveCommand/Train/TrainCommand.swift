@@ -75,6 +75,5 @@ struct TrainFailure: Error, CustomStringConvertible {
 
 /// Loads the data set named by `options`, with a message saying how to get it when missing.
 func loadDataSet(_ options: DataOptions) throws -> Dataset {
-    let kind: DatasetKind = options.dataset == .mnist ? .mnist : .fashionMNIST
-    return try Dataset.load(kind, directory: options.data)
+    try Dataset.load(options.dataset, directory: options.data)
 }

@@ -4,7 +4,7 @@ import Weave
 /// Where the training data comes from: `--dataset` and `--data`.
 struct DataOptions: ParsableArguments {
     @Option(help: "Data set: fashion-mnist (default) or mnist.")
-    var dataset: DatasetChoice = .fashionMNIST
+    var dataset: DatasetKind = .fashionMNIST
 
     @Option(help: "Directory of the four IDX files (raw or .gz). Default for fashion-mnist: /usr/share/datasets/fashion-mnist (tools/setup installs it); mnist needs --data.")
     var data: String?
@@ -17,13 +17,10 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// `--dataset` values.
-enum DatasetChoice: String, ExpressibleByArgument, CaseIterable {
-    case fashionMNIST = "fashion-mnist"
-    case mnist
-}
-
+// The library's enums are the flags' values: their raw values are the spellings.
 extension ModelPreset: ExpressibleByArgument {}
+extension DatasetKind: ExpressibleByArgument {}
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 
 /// Training hyper-parameters shared by `weave train` and `weave repro`.
 struct HyperparameterOptions: ParsableArguments {
@@ -46,7 +43,7 @@ struct HyperparameterOptions: ParsableArguments {
     var weightDecay: Float = 0
 
     @Option(help: "Optimiser: sgd or adam.")
-    var optimizer: OptimizerChoice = .sgd
+    var optimizer: TrainingConfiguration.OptimizerKind = .sgd
 
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 1
@@ -62,13 +59,8 @@ struct HyperparameterOptions: ParsableArguments {
     /// The recipe these flags describe.
     var configuration: TrainingConfiguration {
         TrainingConfiguration(model: model, batchSize: batchSize,
-                              optimizer: optimizer == .adam ? .adam : .sgd, learningRate: lr,
+                              optimizer: optimizer, learningRate: lr,
                               momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
                               seed: seed)
     }
-}
-
-/// `--optimizer` values.
-enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable {
-    case sgd, adam
 }
