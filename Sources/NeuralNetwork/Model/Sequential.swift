@@ -56,8 +56,7 @@ public final class Sequential: CustomStringConvertible {
             do {
                 shape = try layer.outputShape(forInput: shape)
             } catch {
-                throw ShapeError(operation: "layer \(index) (\(layer))", expected: error.expected,
-                                 actual: error.actual, detail: error.detail)
+                throw error.inLayer(index, layer)
             }
         }
         return shape
@@ -74,8 +73,7 @@ public final class Sequential: CustomStringConvertible {
             do {
                 x = try layer.forward(x, context: layerContext)
             } catch let error as ShapeError {
-                throw ShapeError(operation: "layer \(index) (\(layer))", expected: error.expected,
-                                 actual: error.actual, detail: error.detail)
+                throw error.inLayer(index, layer)
             }
         }
         return x
@@ -116,6 +114,14 @@ public final class Sequential: CustomStringConvertible {
                 try layer.restoreState(name: state.name, tensor: tensor)
             }
         }
+    }
+}
+
+extension ShapeError {
+    /// The same error, its operation naming the model's layer `index` and the layer.
+    func inLayer(_ index: Int, _ layer: any Layer) -> ShapeError {
+        ShapeError(operation: "layer \(index) (\(layer))", expected: expected, actual: actual,
+                   detail: detail)
     }
 }
 
