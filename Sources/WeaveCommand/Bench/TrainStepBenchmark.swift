@@ -48,26 +48,22 @@ struct TrainStepBenchCommand: BenchSubcommand {
         }
         for preset in models.values {
             for size in batch.values {
-                for threads in counts {
-                    let seconds = try Self.stepTime(preset, batch: size, threads: threads, quick: options.quick)
-                    record(preset, batch: size, threads: threads, seconds: seconds)
+                let seconds = try Self.stepTimes(preset, runs: counts.map { (size, $0) }, quick: options.quick)
+                for (threads, sample) in zip(counts, seconds) {
+                    record(preset, batch: size, threads: threads, seconds: sample)
                     scaling.add(.strong, operation: "\(preset.rawValue) batch \(size)", threads: threads,
-                                shape: "batch \(size)", time: seconds.map { $0 * 1e3 })
+                                shape: "batch \(size)", time: sample.map { $0 * 1e3 })
                 }
             }
             guard weakBatch > 0, counts.count > 1 else { continue }
-            for threads in counts {
-                let size = weakBatch * threads
-                let seconds = batch.values.contains(size)
-                    ? report.figures.last { $0.benchmark == "train-step" && $0.metric == "step time"
-                                            && $0.shape == "\(preset.rawValue), batch \(size)"
-                                            && $0.threads == threads }!.sample.map { $0 / 1e3 }
-                    : try Self.stepTime(preset, batch: size, threads: threads, quick: options.quick)
-                if !batch.values.contains(size) {
-                    record(preset, batch: size, threads: threads, seconds: seconds)
+            let weakRuns = counts.map { (batch: weakBatch * $0, threads: $0) }
+            let seconds = try Self.stepTimes(preset, runs: weakRuns, quick: options.quick)
+            for (run, sample) in zip(weakRuns, seconds) {
+                if !batch.values.contains(run.batch) {
+                    record(preset, batch: run.batch, threads: run.threads, seconds: sample)
                 }
                 scaling.add(.weak, operation: "\(preset.rawValue) batch \(weakBatch) × threads",
-                            threads: threads, shape: "batch \(size)", time: seconds.map { $0 * 1e3 })
+                            threads: run.threads, shape: "batch \(run.batch)", time: sample.map { $0 * 1e3 })
             }
         }
         print("Training step (forward, loss, backward, SGD momentum 0.9) on a fixed synthetic batch, "
@@ -76,38 +72,41 @@ struct TrainStepBenchCommand: BenchSubcommand {
         report.addScaling(scaling)
     }
 
-    /// Seconds per training step of `preset` at `batch` images on a pool of `threads`: steps are
-    /// timed in groups of at least a few milliseconds after warm-up; one value per group.
-    static func stepTime(_ preset: ModelPreset, batch: Int, threads: Int, quick: Bool) throws -> Sample {
-        let pool = ThreadPool(threads: threads)
-        let data = try Dataset.synthetic(trainCount: batch, testCount: 1, seed: 1)
-        let model = preset.makeModel()
-        _ = try model.validate(inputShape: [batch] + ModelPreset.imageShape)
-        try model.initializeParameters(seed: 1, pool: pool)
-        let trainer = Trainer(model: model, optimizer: SGD(learningRate: 0.01, momentum: 0.9),
-                              pool: pool, seed: 1)
-        let images = data.train.images, labels = data.train.labels
+    /// Seconds per training step of `preset` for each run (a batch size on a pool of some
+    /// threads). The runs take turns group by group (`measureInterleaved`); a group is the same
+    /// number of steps for every run, lasting at least a few milliseconds for the first.
+    static func stepTimes(_ preset: ModelPreset, runs: [(batch: Int, threads: Int)],
+                          quick: Bool) throws -> [Sample] {
         var failure: (any Error)?
-        func step() {
-            do { try trainer.trainStep(images: images, labels: labels) } catch { failure = error }
+        let steppers: [() -> Void] = try runs.map { run in
+            let pool = ThreadPool(threads: run.threads)
+            let data = try Dataset.synthetic(trainCount: run.batch, testCount: 1, seed: 1)
+            let model = preset.makeModel()
+            _ = try model.validate(inputShape: [run.batch] + ModelPreset.imageShape)
+            try model.initializeParameters(seed: 1, pool: pool)
+            let trainer = Trainer(model: model, optimizer: SGD(learningRate: 0.01, momentum: 0.9),
+                                  pool: pool, seed: 1)
+            let images = data.train.images, labels = data.train.labels
+            return {
+                do { try trainer.trainStep(images: images, labels: labels) } catch { failure = error }
+            }
         }
-        // Warm-up (buffers, caches, the pool's workers), then find a group size that lasts at
-        // least `groupSeconds`.
-        for _ in 0..<(quick ? 5 : 10) { step() }
+        // Warm-up (buffers, caches, the pools' workers), then find a group size that lasts at
+        // least `groupSeconds` on the first run.
+        for step in steppers { for _ in 0..<(quick ? 5 : 10) { step() } }
         let groupSeconds = quick ? 0.01 : 0.02
         var steps = 1
         while steps < 1 << 12 {
             let start = now()
-            for _ in 0..<steps { step() }
+            for _ in 0..<steps { steppers[0]() }
             if now() - start >= groupSeconds { break }
             steps *= 2
         }
         if let failure { throw failure }
-        let groups = quick ? 9 : 21
-        let sample = measure(repeats: groups, warmup: 0) {
-            for _ in 0..<steps { step() }
-        }
+        let samples = measureInterleaved(repeats: quick ? 9 : 21, warmup: 0, steppers.map { step in
+            { for _ in 0..<steps { step() } }
+        })
         if let failure { throw failure }
-        return sample.map { $0 / Double(steps) }
+        return samples.map { sample in sample.map { $0 / Double(steps) } }
     }
 }

@@ -44,3 +44,22 @@ func measure(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Sample {
     }
     return Sample(times)
 }
+
+/// Times each of `bodies` `repeats` times, taking turns (round r runs body 0, 1, … once each),
+/// after `warmup` untimed rounds; seconds per run, one sample per body.
+///
+/// Taking turns is what makes ratios between the bodies honest on a shared machine: load
+/// from other processes drifts over seconds, and measuring one body after the other would
+/// charge that drift to whichever ran during it.
+func measureInterleaved(repeats: Int, warmup: Int = 1, _ bodies: [() -> Void]) -> [Sample] {
+    for _ in 0..<warmup { for body in bodies { body() } }
+    var times = [[Double]](repeating: [], count: bodies.count)
+    for _ in 0..<repeats {
+        for (index, body) in bodies.enumerated() {
+            let start = now()
+            body()
+            times[index].append(now() - start)
+        }
+    }
+    return times.map(Sample.init)
+}
