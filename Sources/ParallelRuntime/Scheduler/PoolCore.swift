@@ -85,6 +85,7 @@ package final class PoolCore {
         pthread_mutex_lock(callerLock)
         let previous = CurrentSlot.getRaw()
         CurrentSlot.set(slots[0])
+        slots[0].publishCPU()
         defer {
             CurrentSlot.setRaw(previous)
             pthread_mutex_unlock(callerLock)
@@ -102,6 +103,8 @@ package final class PoolCore {
             return
         }
         withoutActuallyEscaping(b) { b in
+            // Peers compare their CPU with ours before stealing (`sharesCPUWithBusyPeer`).
+            slot.publishCPU()
             let job = slot.pushJob()
             job.body = b
             job.owner = slot.index
@@ -192,16 +195,32 @@ package final class PoolCore {
     }
 
     /// The search loop shared by idle workers and by joiners waiting for a stolen job: run
-    /// whatever work can be found; spin a bounded time when there is none; then park.
+    /// whatever work can be found; spin a bounded time when there is none; then park. A thread
+    /// that shares its CPU with a busy peer neither steals nor spins: it dozes (see
+    /// "Co-location" in Scheduler/README.md).
     func runUntil(_ slot: WorkerSlot, idle idleWorker: Bool = false, _ done: () -> Bool) {
         var token = false
         var deadline: Int64 = 0
         var spins = 0
+        var dozeNanoseconds = Self.firstDozeNanoseconds
         while true {
             if done() {
                 if token { releaseSpinnerToken() }
                 return
             }
+            if dozeNanoseconds <= Self.lastDozeNanoseconds && sharesCPUWithBusyPeer(slot) {
+                if token {
+                    token = false
+                    releaseSpinnerToken()
+                }
+                doze(slot, nanoseconds: dozeNanoseconds, until: done)
+                // Back off while the CPU stays shared. After the longest doze the next round
+                // looks for work regardless: a peer may be blocked on work only we can run.
+                dozeNanoseconds *= 2
+                deadline = 0
+                continue
+            }
+            dozeNanoseconds = Self.firstDozeNanoseconds
             if let job = findWork(slot) {
                 if token {
                     token = false
@@ -209,7 +228,13 @@ package final class PoolCore {
                     // next spinner; one wake-up at a time, never a thundering herd.
                     if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
                 }
-                execute(job, on: slot)
+                if idleWorker {
+                    slot.busy.store(true, ordering: .relaxed)
+                    execute(job, on: slot)
+                    slot.busy.store(false, ordering: .relaxed)
+                } else {
+                    execute(job, on: slot)
+                }
                 deadline = 0
                 continue
             }
@@ -236,6 +261,43 @@ package final class PoolCore {
             // latency of a fork is the time until a spinner's next steal attempt.
             for _ in 0..<4 { weave_cpu_relax() }
         }
+    }
+
+    // MARK: Co-location
+
+    /// The first doze of a thread that shares its CPU with a busy peer, and the longest one it
+    /// backs off to while that lasts (doubling each time).
+    static let firstDozeNanoseconds: Int64 = 50_000
+    static let lastDozeNanoseconds: Int64 = 1_600_000
+
+    /// Whether another awake, busy slot last ran on the CPU this thread runs on now. Two
+    /// threads on one CPU run by turns: spinning or stealing there only takes time from the
+    /// peer, and a stolen job makes the peer wait for a thread that cannot run until it yields.
+    /// This happens when the machine has fewer free CPUs than the pool has threads (another
+    /// process holds a core).
+    @inline(__always)
+    func sharesCPUWithBusyPeer(_ slot: WorkerSlot) -> Bool {
+        let cpu = slot.publishCPU()
+        for peer in slots where peer !== slot {
+            if peer.cpu.load(ordering: .relaxed) == cpu && peer.busy.load(ordering: .relaxed) && peer.isAwake {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Sleeps up to `nanoseconds`, or until woken by a completion or shutdown. Not counted in
+    /// `sleepers`: new work does not wake a dozing thread, which is the point.
+    private func doze(_ slot: WorkerSlot, nanoseconds: Int64, until condition: () -> Bool) {
+        let word = slot.parkWord
+        // Announce, then re-check: the same store-buffering pairing with `complete` as `park`.
+        word.atomic.pointee.store(WorkerSlot.ParkState.dozing, ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if !condition() {
+            slot.bump(slot.dozeCount)
+            word.wait(whileEqualTo: WorkerSlot.ParkState.dozing, timeoutNanoseconds: nanoseconds)
+        }
+        _ = word.atomic.pointee.exchange(WorkerSlot.ParkState.awake, ordering: .acquiringAndReleasing)
     }
 
     // MARK: Sleeping and waking
@@ -315,15 +377,25 @@ package final class PoolCore {
         spinners.subtract(1, ordering: .sequentiallyConsistent)
     }
 
-    /// Wakes `slot` if it is parked, without a spinner token (completion, shutdown).
+    /// Wakes `slot` if it is parked or dozing, without a spinner token (completion, shutdown).
     private func wakePlain(_ slot: WorkerSlot) {
         let word = slot.parkWord
-        if word.atomic.pointee.load(ordering: .sequentiallyConsistent) == WorkerSlot.ParkState.parked,
-           word.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.parked,
-                                desired: WorkerSlot.ParkState.wokenPlain,
-                                ordering: .sequentiallyConsistent).exchanged {
-            sleepers.subtract(1, ordering: .sequentiallyConsistent)
-            word.wake()
+        switch word.atomic.pointee.load(ordering: .sequentiallyConsistent) {
+        case WorkerSlot.ParkState.parked:
+            if word.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.parked,
+                                                   desired: WorkerSlot.ParkState.wokenPlain,
+                                                   ordering: .sequentiallyConsistent).exchanged {
+                sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                word.wake()
+            }
+        case WorkerSlot.ParkState.dozing:
+            if word.atomic.pointee.compareExchange(expected: WorkerSlot.ParkState.dozing,
+                                                   desired: WorkerSlot.ParkState.wokenPlain,
+                                                   ordering: .sequentiallyConsistent).exchanged {
+                word.wake()
+            }
+        default:
+            break
         }
     }
 }

@@ -82,6 +82,8 @@ public final class ThreadPool {
         public var steals: [Int]
         /// Times the slot's thread went to sleep on its futex.
         public var parks: [Int]
+        /// Times the slot's thread dozed because a busy peer shared its CPU.
+        public var dozes: [Int]
     }
 
     /// A snapshot of the counters (relaxed reads; exact once the pool is quiet).
@@ -89,7 +91,8 @@ public final class ThreadPool {
         Statistics(
             executed: core.slots.map { $0.executedCount.load(ordering: .relaxed) },
             steals: core.slots.map { $0.stealCount.load(ordering: .relaxed) },
-            parks: core.slots.map { $0.parkCount.load(ordering: .relaxed) })
+            parks: core.slots.map { $0.parkCount.load(ordering: .relaxed) },
+            dozes: core.slots.map { $0.dozeCount.load(ordering: .relaxed) })
     }
 
     /// The index of the calling thread's slot in this pool (0 for the caller, 1... for

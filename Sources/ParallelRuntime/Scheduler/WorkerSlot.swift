@@ -1,3 +1,4 @@
+import CPlatform
 import Synchronization
 
 /// One participant of a pool: a background worker, or (slot 0) the external thread that is
@@ -11,6 +12,10 @@ package final class WorkerSlot {
         static let wokenWithToken: UInt32 = 2
         /// Woken because a job it waits for completed, or for shutdown.
         static let wokenPlain: UInt32 = 3
+        /// Sleeping with a timeout because a busy peer shares its CPU ("Co-location" in
+        /// Scheduler/README.md): not counted in `sleepers`, so forks never wake it; completion
+        /// and shutdown do.
+        static let dozing: UInt32 = 4
     }
 
     package let index: Int
@@ -21,6 +26,14 @@ package final class WorkerSlot {
     private var depth = 0
     /// xorshift64 state for victim selection. Touched only by the slot's thread.
     private var randomState: UInt64
+
+    /// The CPU this slot's thread last ran on, as it last saw it (-1 before it first looks).
+    /// Written only by the slot's thread; read by peers checking whether they share its CPU.
+    let cpu = Atomic<Int32>(-1)
+    /// Whether the slot's thread is doing work others wait for: the caller's slot always (its
+    /// thread runs user code between pool calls), a worker while it executes a job it found
+    /// idle. A peer on the same CPU must not spin or steal while this is set.
+    let busy: Atomic<Bool>
 
     /// The CPU this worker is pinned to, when pinning was requested.
     package internal(set) var pinnedCPU: Int?
@@ -42,9 +55,11 @@ package final class WorkerSlot {
     let executedCount = Atomic<Int>(0)
     let stealCount = Atomic<Int>(0)
     let parkCount = Atomic<Int>(0)
+    let dozeCount = Atomic<Int>(0)
 
     init(index: Int) {
         self.index = index
+        busy = Atomic(index == 0)
         randomState = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
     }
 
@@ -61,6 +76,23 @@ package final class WorkerSlot {
     /// Returns the job taken by the matching `pushJob`.
     func popJob() {
         depth -= 1
+    }
+
+    /// Records the CPU the calling thread (this slot's) runs on now, and returns it.
+    @inline(__always)
+    @discardableResult
+    func publishCPU() -> Int32 {
+        let now = weave_current_cpu()
+        if cpu.load(ordering: .relaxed) != now { cpu.store(now, ordering: .relaxed) }
+        return now
+    }
+
+    /// Whether this slot's thread is awake (not parked or dozing): only then can it be using
+    /// its CPU.
+    @inline(__always)
+    var isAwake: Bool {
+        let state = parkWord.atomic.pointee.load(ordering: .relaxed)
+        return state != ParkState.parked && state != ParkState.dozing
     }
 
     /// A pseudo-random number below `bound` (xorshift64; quality is irrelevant here).

@@ -1,0 +1,77 @@
+import CPlatform
+import Foundation
+import Testing
+@testable import ParallelRuntime
+
+/// Two threads of one pool on one CPU (what happens when another process holds a core): the
+/// idle one must doze rather than spin or steal, and work must still all run.
+@Suite("Threads sharing a CPU", .serialized)
+struct CoLocationTests {
+    /// Runs `body` on a new thread pinned to `cpu` and returns its result. The caller's thread
+    /// of the pool must be pinned too, and a test's own thread belongs to the test runner.
+    static func onThread<R: Sendable>(pinnedTo cpu: Int, _ body: @escaping @Sendable () -> R) -> R {
+        let result = LockedList<R>()
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            _ = weave_pin_current_thread(Int32(cpu))
+            result.append(body())
+            finished.signal()
+        }
+        thread.start()
+        finished.wait()
+        return result.elements[0]
+    }
+
+    struct Outcome: Sendable {
+        var rounds: Int
+        var everyItemOncePerRound: Bool
+        var statistics: ThreadPool.Statistics
+        var callerCPUs: Set<Int>
+    }
+
+    @Test("A worker pinned to its caller's CPU dozes, and every tile still runs once")
+    func sharedCPUWorkerDozes() {
+        let cpu = ThreadCount.affinityCPUs()[0]
+        let outcome = Self.onThread(pinnedTo: cpu) { () -> Outcome in
+            let pool = ThreadPool(threads: 2, pinning: .cpus([cpu]))
+            let items = 2048
+            let counters = AtomicCounters(items)
+            var rounds = 0
+            var cpus = Set<Int>()
+            // The worker gets the CPU only when the caller yields it or its time slice ends;
+            // keep forking until it has been there (a doze), for at most 5 s.
+            let deadline = weave_monotonic_ns() + 5_000_000_000
+            repeat {
+                pool.parallelFor(0..<items, grain: 16) { range in
+                    for i in range { counters.increment(i) }
+                }
+                cpus.insert(Int(weave_current_cpu()))
+                rounds += 1
+            } while pool.statistics.dozes[1] == 0 && weave_monotonic_ns() < deadline
+            return Outcome(rounds: rounds, everyItemOncePerRound: counters.values.allSatisfy { $0 == rounds },
+                           statistics: pool.statistics, callerCPUs: cpus)
+        }
+        #expect(outcome.callerCPUs == [cpu])
+        #expect(outcome.everyItemOncePerRound)
+        #expect(outcome.statistics.dozes[1] > 0,
+                "the worker never dozed in \(outcome.rounds) rounds: \(outcome.statistics)")
+    }
+
+    @Test("Tiles that wait for each other complete when their two threads share a CPU")
+    func sharedCPUBarrierCompletes() {
+        let cpu = ThreadCount.affinityCPUs()[0]
+        let met = Self.onThread(pinnedTo: cpu) { () -> Int in
+            let pool = ThreadPool(threads: 2, pinning: .cpus([cpu]))
+            let metCount = AtomicCounters(1)
+            for _ in 0..<5 {
+                // Each tile waits for the other: the dozing worker must still take one.
+                let barrier = SpinBarrier(parties: 2)
+                pool.parallelFor(0..<2) { _ in
+                    if barrier.arriveAndWait(seconds: 30) { metCount.increment(0) }
+                }
+            }
+            return metCount.value(0)
+        }
+        #expect(met == 10)
+    }
+}
