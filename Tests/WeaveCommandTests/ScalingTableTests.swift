@@ -14,6 +14,16 @@ struct ScalingTableTests {
         #expect(table.points.map(\.speedup) == [1, 10.0 / 12, 2])
         #expect(table.points.map(\.efficiency) == [1, 10.0 / 12 / 2, 0.5])
         #expect(table.slowerThanBase == [2])
+        #expect(table.slowerBeyondNoise == [2])
+    }
+
+    @Test("A speed-up just below 1 is slower, but within the noise band")
+    func noiseBand() {
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx512",
+                                 contended: true,
+                                 measurements: [(1, "s", sample(1)), (2, "s", sample(1.02)), (3, "s", sample(1.2))])
+        #expect(table.slowerThanBase == [2, 3])
+        #expect(table.slowerBeyondNoise == [3])
     }
 
     @Test("Weak scaling: efficiency is t(1)/t(N), speed-up scales it by N")

@@ -203,24 +203,30 @@ package final class PoolCore {
         var deadline: Int64 = 0
         var spins = 0
         var dozeNanoseconds = Self.firstDozeNanoseconds
+        var lookAnyway = false
         while true {
             if done() {
                 if token { releaseSpinnerToken() }
                 return
             }
-            if dozeNanoseconds <= Self.lastDozeNanoseconds && sharesCPUWithBusyPeer(slot) {
+            if !lookAnyway && sharesCPUWithBusyPeer(slot) {
                 if token {
                     token = false
                     releaseSpinnerToken()
                 }
                 doze(slot, nanoseconds: dozeNanoseconds, until: done)
-                // Back off while the CPU stays shared. After the longest doze the next round
-                // looks for work regardless: a peer may be blocked on work only we can run.
-                dozeNanoseconds *= 2
+                // Back off while the CPU stays shared. After each longest doze, look for work
+                // once regardless: a peer may be blocked on work only this thread can run.
+                if dozeNanoseconds < Self.lastDozeNanoseconds {
+                    dozeNanoseconds = min(2 * dozeNanoseconds, Self.lastDozeNanoseconds)
+                } else {
+                    lookAnyway = true
+                }
                 deadline = 0
                 continue
             }
-            dozeNanoseconds = Self.firstDozeNanoseconds
+            if !lookAnyway { dozeNanoseconds = Self.firstDozeNanoseconds }
+            lookAnyway = false
             if let job = findWork(slot) {
                 if token {
                     token = false

@@ -46,9 +46,11 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
 func printScalingVerdict(_ report: BenchReport) {
     guard !report.scaling.isEmpty else { return }
     let slower = report.scaling.filter { !$0.slowerThanBase.isEmpty }
+    let beyondNoise = report.scaling.filter { !$0.slowerBeyondNoise.isEmpty }
     let condition = report.contended ? "under contention" : "without a competitor"
     print("\nScaling verdict \(condition): more threads were slower than \(report.scaling[0].baseThreads) "
-          + "in \(slower.count) of \(report.scaling.count) tables")
+          + "in \(slower.count) of \(report.scaling.count) tables, by more than "
+          + String(format: "%.0f%%", ScalingTable.noiseBand * 100) + " in \(beyondNoise.count)")
     for table in slower {
         let worst = table.points.filter { table.slowerThanBase.contains($0.threads) }
             .map { "\($0.threads) threads \(String(format: "%.2f×", $0.speedup))" }

@@ -32,6 +32,14 @@ struct ScalingTable: Codable, Sendable {
     var points: [Point]
     /// Thread counts whose speedup over the base count is below 1 (they got less done).
     var slowerThanBase: [Int]
+    /// Thread counts whose speedup is below `1 − noiseBand`: slower by more than run-to-run
+    /// noise.
+    var slowerBeyondNoise: [Int]
+
+    /// How far below 1 a speed-up may fall and still count as "the same". Measured here
+    /// (`weave bench train-step --threads 1,1`): two identical 1-thread runs taking turns
+    /// differed by 0–5 % (cnn-bn batch 64: 0.600 against 0.571 ms).
+    static let noiseBand = 0.05
 
     /// A table from per-thread-count time samples (any order; one per thread count).
     init(kind: Kind, benchmark: String, operation: String, unit: String, isa: String,
@@ -58,6 +66,8 @@ struct ScalingTable: Codable, Sendable {
             }
         }
         slowerThanBase = points.filter { $0.threads > base.threads && $0.speedup < 1 }.map(\.threads)
+        slowerBeyondNoise = points.filter { $0.threads > base.threads && $0.speedup < 1 - Self.noiseBand }
+            .map(\.threads)
     }
 
     /// The base thread count (the smallest measured).
