@@ -102,33 +102,57 @@ package final class PoolCore {
             b(slot)
             return
         }
+        // Wrapped in a struct: a bare closure stored as a generic value would be converted
+        // through a heap-allocated reabstraction thunk.
+        struct Side { let run: (WorkerSlot) -> Void }
         withoutActuallyEscaping(b) { b in
-            // Peers compare their CPU with ours before stealing (`sharesCPUWithBusyPeer`).
-            slot.publishCPU()
-            let job = slot.pushJob()
-            job.body = b
-            job.owner = slot.index
-            job.done.store(false, ordering: .relaxed)
-            let pointer = Unmanaged.passUnretained(job).toOpaque()
-            slot.deque.push(pointer)
-            announceWork()
-            a(slot)
-            if let taken = slot.deque.take() {
-                if taken == pointer {
-                    // Not stolen: run it here, without touching the job's closure copy.
-                    job.body = nil
-                    slot.popJob()
-                    b(slot)
-                    return
+            withUnsafePointer(to: Side(run: b)) { b in
+                let job = fork(slot, UnsafeMutableRawPointer(mutating: b)) { context, slot in
+                    context.assumingMemoryBound(to: Side.self).pointee.run(
+                        Unmanaged<WorkerSlot>.fromOpaque(slot).takeUnretainedValue())
                 }
-                // `job` was stolen, so what we took is older work of an enclosing fork on
-                // this slot; run it now, its own joiner will find it done.
-                execute(taken, on: slot)
+                a(slot)
+                finishFork(slot, job)
             }
-            runUntil(slot) { job.isDone }
-            job.body = nil
-            slot.popJob()
         }
+    }
+
+    /// Offers `function(context, slot)` to other slots: pushes it as a job on `slot`'s deque.
+    /// The forker then runs its own part and calls `finishFork` with the returned job; `context`
+    /// must stay valid until then. Allocates nothing: the job comes from the slot's job stack.
+    @inline(__always)
+    func fork(_ slot: WorkerSlot, _ context: UnsafeMutableRawPointer, _ function: JobFunction) -> Job {
+        // Peers compare their CPU with ours before stealing (`sharesCPUWithBusyPeer`).
+        slot.publishCPU()
+        let job = slot.pushJob()
+        job.function = function
+        job.context = context
+        job.owner = slot.index
+        job.done.store(false, ordering: .relaxed)
+        slot.deque.push(Unmanaged.passUnretained(job).toOpaque())
+        announceWork()
+        return job
+    }
+
+    /// Completes a `fork`: runs the job here if it is still in the deque, else helps with other
+    /// work until whoever stole it has finished.
+    @inline(__always)
+    func finishFork(_ slot: WorkerSlot, _ job: Job) {
+        let pointer = Unmanaged.passUnretained(job).toOpaque()
+        if let taken = slot.deque.take() {
+            if taken == pointer {
+                // Not stolen: run it here. Pop first, so forks inside it reuse this depth.
+                let function = job.function.unsafelyUnwrapped, context = job.context.unsafelyUnwrapped
+                slot.popJob()
+                function(context, Unmanaged.passUnretained(slot).toOpaque())
+                return
+            }
+            // `job` was stolen, so what we took is older work of an enclosing fork on this
+            // slot; run it now, its own joiner will find it done.
+            execute(taken, on: slot)
+        }
+        runUntil(slot) { job.isDone }
+        slot.popJob()
     }
 
     /// Executes a job taken from a deque and signals its completion.
@@ -141,12 +165,16 @@ package final class PoolCore {
         if retained { Unmanaged<Job>.fromOpaque(pointer).release() }
     }
 
-    /// Calls the job's closure. Not inlined on purpose: every retain and release of the closure
-    /// context made for the call happens inside this function, so all of them precede
+    /// Calls the job's function or closure. Not inlined on purpose: every retain and release of
+    /// a closure context made for the call happens inside this function, so all of them precede
     /// `complete(job)`, after which the forker may pop its stack frame.
     @inline(never)
     private func invokeBody(of job: Job, on slot: WorkerSlot) {
-        job.body.unsafelyUnwrapped(slot)
+        if let function = job.function {
+            function(job.context.unsafelyUnwrapped, Unmanaged.passUnretained(slot).toOpaque())
+        } else {
+            job.body(slot)
+        }
     }
 
     /// Marks `job` done and wakes its owner if it parked waiting for it.

@@ -9,8 +9,7 @@ extension ThreadPool {
     public func parallelFor(_ range: Range<Int>, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         precondition(grain >= 1, "parallelFor grain must be ≥ 1, got \(grain)")
         let lower = range.lowerBound, upper = range.upperBound
-        let tiles = tileCount(range.count, grain)
-        forEachTile(tiles) { t in
+        forEachTile(tileCount(range.count, grain)) { t in
             let start = lower + t * grain
             body(start..<min(start + grain, upper))
         }
@@ -75,13 +74,40 @@ extension ThreadPool {
             for t in 0..<count { body(t) }
             return
         }
-        core.withSlot { slot in
-            splitTiles(slot, 0, count, splits: threads, migrated: false, body)
+        // Forks carry a `TileBody` by value, never a closure. Making the caller's non-escaping
+        // closure storable costs one heap context (a reabstraction thunk) per call here;
+        // storing a closure per fork cost one per fork.
+        withoutActuallyEscaping(body) { body in
+            withUnsafePointer(to: Tiles(body: body)) { tiles in
+                core.withSlot { slot in
+                    splitTiles(slot, 0, count, splits: threads, migrated: false,
+                               TileBody(context: tiles) { tiles, t in
+                                   tiles.assumingMemoryBound(to: Tiles.self).pointee.body(t)
+                               })
+                }
+            }
         }
     }
 
+    /// The tile closure in memory: a closure field of a concrete struct keeps its own
+    /// representation (stored as a generic value it would go through another thunk).
+    private struct Tiles {
+        let body: (Int) -> Void
+    }
+
+    /// The upper half of a split, as a fork's context: everything `splitTiles` needs, on the
+    /// forker's stack.
+    private struct TileSplit {
+        unowned(unsafe) let pool: ThreadPool
+        unowned(unsafe) let forker: WorkerSlot
+        let body: TileBody
+        let lo: Int
+        let hi: Int
+        let splits: Int
+    }
+
     private func splitTiles(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, splits: Int,
-                            migrated: Bool, _ body: (Int) -> Void) {
+                            migrated: Bool, _ body: TileBody) {
         var splits = splits
         var split = false
         if hi - lo > 1 {
@@ -98,11 +124,28 @@ extension ThreadPool {
             return
         }
         let mid = lo + (hi - lo) / 2
-        core.join(
-            slot,
-            { s in self.splitTiles(s, lo, mid, splits: splits, migrated: false, body) },
-            { s in self.splitTiles(s, mid, hi, splits: splits, migrated: s !== slot, body) })
+        var upper = TileSplit(pool: self, forker: slot, body: body, lo: mid, hi: hi, splits: splits)
+        withUnsafeMutablePointer(to: &upper) { upper in
+            let job = core.fork(slot, UnsafeMutableRawPointer(upper)) { context, executor in
+                let upper = context.assumingMemoryBound(to: TileSplit.self).pointee
+                let slot = Unmanaged<WorkerSlot>.fromOpaque(executor).takeUnretainedValue()
+                upper.pool.splitTiles(slot, upper.lo, upper.hi, splits: upper.splits,
+                                      migrated: slot !== upper.forker, upper.body)
+            }
+            splitTiles(slot, lo, mid, splits: splits, migrated: false, body)
+            core.finishFork(slot, job)
+        }
     }
+}
+
+/// A tile loop's work without a closure: `run(context, t)` runs tile `t`. Forks carry it by
+/// value: nothing to allocate, retain or reabstract (storing a closure cost a malloc per fork).
+struct TileBody {
+    let context: UnsafeRawPointer
+    let run: @convention(c) (_ context: UnsafeRawPointer, _ tile: Int) -> Void
+
+    @inline(__always)
+    func callAsFunction(_ t: Int) { run(context, t) }
 }
 
 @inline(__always)
