@@ -122,8 +122,6 @@ package final class PoolCore {
     /// must stay valid until then. Allocates nothing: the job comes from the slot's job stack.
     @inline(__always)
     func fork(_ slot: WorkerSlot, _ context: UnsafeMutableRawPointer, _ function: JobFunction) -> Job {
-        // Peers compare their CPU with ours before stealing (`sharesCPUWithBusyPeer`).
-        slot.publishCPU()
         let job = slot.pushJob()
         job.function = function
         job.context = context

@@ -74,16 +74,13 @@ extension ThreadPool {
             for t in 0..<count { body(t) }
             return
         }
-        // Forks carry a `TileBody` by value, never a closure. Making the caller's non-escaping
+        // Forks carry a pointer to the body, never a closure. Making the caller's non-escaping
         // closure storable costs one heap context (a reabstraction thunk) per call here;
         // storing a closure per fork cost one per fork.
         withoutActuallyEscaping(body) { body in
             withUnsafePointer(to: Tiles(body: body)) { tiles in
                 core.withSlot { slot in
-                    splitTiles(slot, 0, count, splits: threads, migrated: false,
-                               TileBody(context: tiles) { tiles, t in
-                                   tiles.assumingMemoryBound(to: Tiles.self).pointee.body(t)
-                               })
+                    splitTiles(slot, 0, count, splits: threads, migrated: false, tiles)
                 }
             }
         }
@@ -100,14 +97,14 @@ extension ThreadPool {
     private struct TileSplit {
         unowned(unsafe) let pool: ThreadPool
         unowned(unsafe) let forker: WorkerSlot
-        let body: TileBody
+        let body: UnsafePointer<Tiles>
         let lo: Int
         let hi: Int
         let splits: Int
     }
 
     private func splitTiles(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, splits: Int,
-                            migrated: Bool, _ body: TileBody) {
+                            migrated: Bool, _ body: UnsafePointer<Tiles>) {
         var splits = splits
         var split = false
         if hi - lo > 1 {
@@ -120,7 +117,8 @@ extension ThreadPool {
             }
         }
         guard split else {
-            for t in lo..<hi { body(t) }
+            let run = body.pointee.body
+            for t in lo..<hi { run(t) }
             return
         }
         let mid = lo + (hi - lo) / 2
@@ -136,16 +134,6 @@ extension ThreadPool {
             core.finishFork(slot, job)
         }
     }
-}
-
-/// A tile loop's work without a closure: `run(context, t)` runs tile `t`. Forks carry it by
-/// value: nothing to allocate, retain or reabstract (storing a closure cost a malloc per fork).
-struct TileBody {
-    let context: UnsafeRawPointer
-    let run: @convention(c) (_ context: UnsafeRawPointer, _ tile: Int) -> Void
-
-    @inline(__always)
-    func callAsFunction(_ t: Int) { run(context, t) }
 }
 
 @inline(__always)
