@@ -30,7 +30,8 @@ public func maxPool2dForward(_ input: Tensor, window: Pool2dWindow, into output:
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
     try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
-    let argmax = try indices.prepare(inputShape: geometry.inputShape, outputShape: geometry.outputShape)
+    // The tensors' own shape arrays (the output's was just checked): no array built per step.
+    let argmax = try indices.prepare(inputShape: input.shape, outputShape: output.shape)
     let x = input.unsafeElements
     let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width
     withExtendedLifetime(input) {
@@ -99,7 +100,7 @@ public func maxPool2dBackward(_ outputGradient: Tensor, indices: MaxPool2dIndice
     guard planes > 0, inPlane > 0 else { return }
     let argmax = UnsafePointer(indices.storage!.pointer)
     withExtendedLifetime((outputGradient, indices)) {
-        pool.parallelFor(0..<planes, grain: max(1, 16_384 / inPlane)) { tile in
+        pool.parallelFor(0..<planes, grain: Pool2dGeometry.planesPerTile(inputPlane: inPlane)) { tile in
             for plane in tile {
                 let target = dx + plane * inPlane
                 target.update(repeating: 0, count: inPlane)

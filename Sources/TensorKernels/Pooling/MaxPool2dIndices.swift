@@ -37,7 +37,7 @@ public struct MaxPool2dIndices: Sendable {
     /// shared with another copy.
     mutating func prepare(inputShape: [Int], outputShape: [Int]) throws(AllocationError)
         -> UnsafeMutablePointer<Int32> {
-        let count = outputShape.reduce(1, *)
+        let count = outputShape.reduce(1, *)  // four elements, no allocation
         if storage == nil || !isKnownUniquelyReferenced(&storage!) || storage!.capacity < count {
             storage = try Int32Storage(capacity: count)
         }

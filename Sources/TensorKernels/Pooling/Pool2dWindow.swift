@@ -94,7 +94,10 @@ struct Pool2dGeometry {
     var outputPlane: Int { outputHeight * outputWidth }
 
     /// Planes per tile: about 16K input elements (fixed by the shape).
-    var planesPerTile: Int { max(1, 16_384 / max(1, inputPlane)) }
+    var planesPerTile: Int { Self.planesPerTile(inputPlane: inputPlane) }
+
+    /// Planes per tile: about 16k input elements, at least one plane.
+    static func planesPerTile(inputPlane: Int) -> Int { max(1, 16_384 / max(1, inputPlane)) }
 
     /// The input rows (or columns) covered by output row (column) `o`, clipped to the input:
     /// window start `o·stride − pad`, length `kernel`.
