@@ -53,6 +53,13 @@ public final class Adam: Optimizer {
             var first = try buffers.removeValue(forKey: mKey) ?? Tensor(zeros: parameter.value.shape)
             var second = try buffers.removeValue(forKey: vKey) ?? Tensor(zeros: parameter.value.shape)
             defer { buffers[mKey] = first; buffers[vKey] = second }
+            // Restored moments come from a checkpoint; the loop below writes `count` elements.
+            guard first.shape == parameter.value.shape else {
+                throw ModelStateError.shapeMismatch(name: mKey, expected: parameter.value.shape, actual: first.shape)
+            }
+            guard second.shape == parameter.value.shape else {
+                throw ModelStateError.shapeMismatch(name: vKey, expected: parameter.value.shape, actual: second.shape)
+            }
             let w = try parameter.value.uniqueElements(), grad = parameter.gradient.unsafeElements
             let m = try first.uniqueElements(), v = try second.uniqueElements()
             withExtendedLifetime((parameter, first, second)) {

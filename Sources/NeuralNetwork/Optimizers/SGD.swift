@@ -76,7 +76,11 @@ public final class SGD: Optimizer {
                 buffer = existing
             } else {
                 let bufferName = "optimizer.\(name).momentum_buffer"
-                if let saved = restored.removeValue(forKey: bufferName), saved.shape == parameter.value.shape {
+                if let saved = restored.removeValue(forKey: bufferName) {
+                    guard saved.shape == parameter.value.shape else {
+                        throw ModelStateError.shapeMismatch(name: bufferName, expected: parameter.value.shape,
+                                                            actual: saved.shape)
+                    }
                     buffer = MomentumBuffer(name: bufferName, tensor: saved)
                 } else {
                     buffer = MomentumBuffer(name: bufferName,

@@ -62,4 +62,18 @@ struct OptimizerTests {
         try second.step([("w", b)], pool: pool)
         #expect(a.value == b.value)
     }
+
+    @Test("Restored optimiser state of the wrong shape is a ModelStateError naming the buffer")
+    func mismatchedStateThrows() throws {
+        let pool = ThreadPool(threads: 1)
+        let w = try parameter(.weight, value: [1, 2, 3], gradient: [0.1, 0.2, 0.3])
+        let wrong = try Tensor([0.5, 0.5], shape: [2])
+        let adam = Adam(learningRate: 0.01)
+        try adam.restoreState(["optimizer.w.exp_avg": wrong])
+        #expect(throws: ModelStateError.self) { try adam.step([("w", w)], pool: pool) }
+        let sgd = SGD(learningRate: 0.1, momentum: 0.9)
+        try sgd.restoreState(["optimizer.w.momentum_buffer": wrong])
+        #expect(throws: ModelStateError.self) { try sgd.step([("w", w)], pool: pool) }
+        #expect(w.value.scalars == [1, 2, 3])
+    }
 }
