@@ -38,7 +38,7 @@ struct ConvBenchCommand: BenchSubcommand {
 
     func benchmark(into report: inout BenchReport) throws {
         let isa = KernelISA.current
-        report.fmaPeakGFLOPSPerCore = FMAPeak.measure(isa: isa)
+        report.fmaPeakGFLOPSPerCore = report.fmaPeakGFLOPSPerCore ?? FMAPeak.measure(isa: isa)
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "conv", isa: isa.rawValue)
         let counts = try threadSweep(options.threads)

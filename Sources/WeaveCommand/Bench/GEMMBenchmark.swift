@@ -28,7 +28,8 @@ struct GEMMBenchCommand: BenchSubcommand {
     func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
         let isa = KernelISA.current
-        let peak = FMAPeak.measure(isa: isa)
+        // Measured once per report: `weave bench all` runs conv in the same report.
+        let peak = report.fmaPeakGFLOPSPerCore ?? FMAPeak.measure(isa: isa)
         report.fmaPeakGFLOPSPerCore = peak
         let openBLAS = noOpenBLAS ? nil : OpenBLAS.load()
         let filters = shapes.map { $0.split(separator: ",").map(String.init) }
