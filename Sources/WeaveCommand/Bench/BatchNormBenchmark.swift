@@ -11,36 +11,47 @@ struct BatchNormBenchCommand: BenchSubcommand {
 
     @OptionGroup var options: BenchOptions
 
+    @Option(help: "Only these shapes, comma-separated, each N×C×H×W written with x (e.g. 128x6x10x10); no weak scaling.")
+    var shapes: String?
+
+    func validate() throws { _ = try selectedShapes() }
+
+    /// The `--shapes`, or the built-in shapes.
+    func selectedShapes() throws -> [[Int]] {
+        guard let shapes else { return Self.shapes }
+        return try shapes.split(separator: ",").map { text in
+            let sizes = text.split(separator: "x").compactMap { Int($0) }
+            guard sizes.count >= 2, sizes.count == text.split(separator: "x").count,
+                  sizes.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--shapes: \(text) is not N×C[×H×W…] with positive sizes written like 128x6x10x10")
+            }
+            return sizes
+        }
+    }
+
     /// The shapes of issue 5: the seed CNN's BN layer at batch 256 and two large ones.
     static let shapes: [[Int]] = [[256, 6, 10, 10], [64, 64, 56, 56], [32, 256, 28, 28]]
 
     func benchmark(into report: inout BenchReport) throws {
-        let repeats = options.quick ? 5 : 15
+        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
         var rows: [[String]] = []
-        let threadCounts = try threadSweep(options.threads)
-        var copies: [Int: Sample] = [:]
-        for threads in threadCounts {
-            copies[threads] = try copyBandwidth(count: 16 << 20, pool: ThreadPool(threads: threads),
-                                                repeats: repeats)
-            report.recordCopyBandwidth(copies[threads]!, threads: threads)
-        }
         var scaling = ScalingCollector(benchmark: "batchnorm", isa: KernelISA.current.rawValue)
-        for shape in Self.shapes {
-            for threads in threadCounts {
-                let time = try measureShape(shape, threads: threads, copy: copies[threads]!,
-                                            repeats: repeats, report: &report, rows: &rows)
+        for shape in try selectedShapes() {
+            let times = try measure(pools.map { (shape, $0) }, copies: copies, report: &report,
+                                    rows: &rows)
+            for (pool, time) in zip(pools, times) {
                 scaling.add(.strong, operation: "BatchNorm2d \(Self.text(shape)) fwd+bwd",
-                            threads: threads, shape: Self.text(shape), time: time)
+                            threads: pool.threads, shape: Self.text(shape), time: time)
             }
         }
-        if threadCounts.count > 1 {
+        if pools.count > 1 && shapes == nil {
             for base in Self.weakScalingShapes {
-                for threads in threadCounts {
-                    let shape = [base[0] * threads] + base.dropFirst()
-                    let time = try measureShape(shape, threads: threads, copy: copies[threads]!,
-                                                repeats: repeats, report: &report, rows: &rows)
+                let runs = pools.map { pool in ([base[0] * pool.threads] + base.dropFirst(), pool) }
+                let times = try measure(runs, copies: copies, report: &report, rows: &rows)
+                for ((shape, pool), time) in zip(runs, times) {
                     scaling.add(.weak, operation: "BatchNorm2d \(Self.text(base)) × threads fwd+bwd",
-                                threads: threads, shape: Self.text(shape), time: time)
+                                threads: pool.threads, shape: Self.text(shape), time: time)
                 }
             }
         }
@@ -59,62 +70,85 @@ struct BatchNormBenchCommand: BenchSubcommand {
     /// "(N,C,H,W)".
     static func text(_ shape: [Int]) -> String { "(\(shape.map(String.init).joined(separator: ",")))" }
 
-    /// Times training forward and forward+backward on `shape` with a pool of `threads`; appends
-    /// figures and a table row. Returns the forward+backward time in ms.
-    func measureShape(_ shape: [Int], threads: Int, copy: Sample, repeats: Int,
-                      report: inout BenchReport, rows: inout [[String]]) throws -> Sample {
-        let count = shape.reduce(1, *), channels = shape[1]
-        let input = try Tensor(normalShape: shape, mean: 0.5, standardDeviation: 2,
-                               stream: RandomStream(seed: 1, purpose: .custom(stream: 5)))
-        let outputGradient = try Tensor(normalShape: shape,
-                                        stream: RandomStream(seed: 2, purpose: .custom(stream: 5)))
-        let gamma = try Tensor(repeating: 1, shape: [channels])
-        let beta = try Tensor(zeros: [channels])
-        var runningMean = try Tensor(zeros: [channels])
-        var runningVariance = try Tensor(repeating: 1, shape: [channels])
-        var output = try Tensor(zeros: shape), inputGradient = try Tensor(zeros: shape)
-        var gammaGradient = try Tensor(zeros: [channels]), betaGradient = try Tensor(zeros: [channels])
-        var saved = BatchNormSavedStatistics()
-        // Bytes a kernel must move at least: forward reads x, writes y; backward reads x and
-        // dy, writes dx.
-        let floatBytes = Double(count * MemoryLayout<Float>.stride)
-        let pool = ThreadPool(threads: threads)
+    /// Times training forward and forward+backward of each run (a shape on a pool), the runs
+    /// taking turns; appends figures and table rows. Returns the forward+backward times in ms.
+    func measure(_ runs: [(shape: [Int], pool: ThreadPool)], copies: [Sample],
+                 report: inout BenchReport, rows: inout [[String]]) throws -> [Sample] {
+        let states = try runs.map { try BatchNormRun(shape: $0.shape, pool: $0.pool) }
         var failure: (any Error)?
-        func forward() {
+        let timing = InterleavedTiming(quick: options.quick, repeats: options.quick ? 5 : 15)
+        let forwardTimes = timing.secondsPerCall(states.map { state in {
+            do { try state.forward() } catch { failure = error }
+        } })
+        let bothTimes = timing.secondsPerCall(states.map { state in {
             do {
-                try batchNormForwardTraining(input, gamma: gamma, beta: beta,
-                                             runningMean: &runningMean,
-                                             runningVariance: &runningVariance,
-                                             into: &output, saved: &saved, pool: pool)
+                try state.forward()
+                try state.backward()
             } catch { failure = error }
-        }
-        let forwardTimes = measure(repeats: repeats, warmup: 2) { forward() }
-        let bothTimes = measure(repeats: repeats, warmup: 2) {
-            forward()
-            do {
-                try batchNormBackward(outputGradient, input: input, gamma: gamma, saved: saved,
-                                      into: &inputGradient, gammaGradient: &gammaGradient,
-                                      betaGradient: &betaGradient, pool: pool)
-            } catch { failure = error }
-        }
+        } })
         if let failure { throw failure }
-        let forwardGBs = forwardTimes.map { 2 * floatBytes / $0 / 1e9 }
-        let bothGBs = bothTimes.map { 5 * floatBytes / $0 / 1e9 }
-        let shapeText = Self.text(shape)
-        for (metric, sample, unit) in [("training forward", forwardTimes.map { $0 * 1e3 }, "ms"),
-                                       ("training forward GB/s", forwardGBs, "GB/s"),
-                                       ("forward+backward", bothTimes.map { $0 * 1e3 }, "ms"),
-                                       ("forward+backward GB/s", bothGBs, "GB/s"),
-                                       ("copy bandwidth", copy, "GB/s")] {
-            report.figures.append(BenchFigure(
-                benchmark: "batchnorm", metric: metric, unit: unit, threads: threads,
-                implementation: "weave", shape: shapeText, isa: KernelISA.current.rawValue,
-                sample: sample))
+        for (index, run) in runs.enumerated() {
+            let threads = run.pool.threads, copy = copies[index]
+            let forwardTimes = forwardTimes[index], bothTimes = bothTimes[index]
+            // Bytes a kernel must move at least: forward reads x, writes y; backward reads x and
+            // dy, writes dx.
+            let floatBytes = Double(run.shape.reduce(1, *) * MemoryLayout<Float>.stride)
+            let forwardGBs = forwardTimes.map { 2 * floatBytes / $0 / 1e9 }
+            let bothGBs = bothTimes.map { 5 * floatBytes / $0 / 1e9 }
+            let shapeText = Self.text(run.shape)
+            for (metric, sample, unit) in [("training forward", forwardTimes.map { $0 * 1e3 }, "ms"),
+                                           ("training forward GB/s", forwardGBs, "GB/s"),
+                                           ("forward+backward", bothTimes.map { $0 * 1e3 }, "ms"),
+                                           ("forward+backward GB/s", bothGBs, "GB/s"),
+                                           ("copy bandwidth", copy, "GB/s")] {
+                report.figures.append(BenchFigure(
+                    benchmark: "batchnorm", metric: metric, unit: unit, threads: threads,
+                    implementation: "weave", shape: shapeText, isa: KernelISA.current.rawValue,
+                    sample: sample))
+            }
+            rows.append([shapeText, "\(threads)", cell(forwardTimes.map { $0 * 1e3 }), cell(forwardGBs),
+                         cell(bothTimes.map { $0 * 1e3 }), cell(bothGBs), cell(copy),
+                         String(format: "%.0f%% / %.0f%%", forwardGBs.median / copy.median * 100,
+                                bothGBs.median / copy.median * 100)])
         }
-        rows.append([shapeText, "\(threads)", cell(forwardTimes.map { $0 * 1e3 }), cell(forwardGBs),
-                     cell(bothTimes.map { $0 * 1e3 }), cell(bothGBs), cell(copy),
-                     String(format: "%.0f%% / %.0f%%", forwardGBs.median / copy.median * 100,
-                            bothGBs.median / copy.median * 100)])
-        return bothTimes.map { $0 * 1e3 }
+        return bothTimes.map { sample in sample.map { $0 * 1e3 } }
+    }
+}
+
+/// One benchmarked BatchNorm2d: its tensors (each run its own) and its pool.
+private final class BatchNormRun {
+    let pool: ThreadPool
+    let input: Tensor, outputGradient: Tensor, gamma: Tensor, beta: Tensor
+    var runningMean: Tensor, runningVariance: Tensor
+    var output: Tensor, inputGradient: Tensor, gammaGradient: Tensor, betaGradient: Tensor
+    var saved = BatchNormSavedStatistics()
+
+    init(shape: [Int], pool: ThreadPool) throws {
+        let channels = shape[1]
+        self.pool = pool
+        input = try Tensor(normalShape: shape, mean: 0.5, standardDeviation: 2,
+                           stream: RandomStream(seed: 1, purpose: .custom(stream: 5)))
+        outputGradient = try Tensor(normalShape: shape,
+                                    stream: RandomStream(seed: 2, purpose: .custom(stream: 5)))
+        gamma = try Tensor(repeating: 1, shape: [channels])
+        beta = try Tensor(zeros: [channels])
+        runningMean = try Tensor(zeros: [channels])
+        runningVariance = try Tensor(repeating: 1, shape: [channels])
+        output = try Tensor(zeros: shape)
+        inputGradient = try Tensor(zeros: shape)
+        gammaGradient = try Tensor(zeros: [channels])
+        betaGradient = try Tensor(zeros: [channels])
+    }
+
+    func forward() throws {
+        try batchNormForwardTraining(input, gamma: gamma, beta: beta, runningMean: &runningMean,
+                                     runningVariance: &runningVariance, into: &output,
+                                     saved: &saved, pool: pool)
+    }
+
+    func backward() throws {
+        try batchNormBackward(outputGradient, input: input, gamma: gamma, saved: saved,
+                              into: &inputGradient, gammaGradient: &gammaGradient,
+                              betaGradient: &betaGradient, pool: pool)
     }
 }

@@ -41,36 +41,38 @@ struct ConvBenchCommand: BenchSubcommand {
         report.fmaPeakGFLOPSPerCore = report.fmaPeakGFLOPSPerCore ?? FMAPeak.measure(isa: isa)
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "conv", isa: isa.rawValue)
-        let counts = try threadSweep(options.threads)
-        for threads in counts {
-            let pool = ThreadPool(threads: threads)
-            // Weak scaling: the seed layers at 64 images per thread (`layers` has batch 64 and 256).
-            let weak = counts.count > 1 && threads > 1 ? Self.weakScalingLayers(threads: threads) : []
-            for layer in Self.layers + weak {
-                let geometry = try Conv2dGeometry(input: layer.input, weight: layer.weight,
-                                                  configuration: layer.configuration,
-                                                  operation: "weave bench conv")
-                let preferred = Conv2dAlgorithm.preferred(for: geometry)
-                for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {
-                    let time = try measureLayer(layer, geometry: geometry, algorithm: algorithm,
-                                                preferred: preferred, threads: threads, pool: pool,
-                                                report: &report, rows: &rows)
-                    guard algorithm == preferred else { continue }
-                    let shape = "batch \(layer.input[0])"
-                    if !weak.contains(where: { $0.input == layer.input }) {
-                        scaling.add(.strong, operation: "\(layer.name) batch \(layer.input[0]) fwd+bwd",
-                                    threads: threads, shape: shape, time: time)
-                    }
-                    if layer.input[0] == Self.weakBatchPerThread * threads {
-                        scaling.add(.weak, operation: "\(layer.name) fwd+bwd, batch 64 × threads",
-                                    threads: threads, shape: shape, time: time)
-                    }
+        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        for layer in Self.layers {
+            let preferred = try Conv2dAlgorithm.preferred(for: layer.geometry())
+            for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {
+                let runs = try pools.map { try ConvRun(layer: layer, pool: $0, algorithm: algorithm) }
+                let times = try measure(runs, report: &report, rows: &rows)
+                guard algorithm == preferred else { continue }
+                for (pool, time) in zip(pools, times) {
+                    scaling.add(.strong, operation: "\(layer.name) batch \(layer.input[0]) fwd+bwd",
+                                threads: pool.threads, shape: "batch \(layer.input[0])", time: time)
+                }
+            }
+        }
+        if pools.count > 1 {
+            for base in Self.weakScalingLayers {
+                let runs = try pools.map { pool in
+                    let layer = base.withBatch(Self.weakBatchPerThread * pool.threads)
+                    return try ConvRun(layer: layer, pool: pool,
+                                       algorithm: Conv2dAlgorithm.preferred(for: layer.geometry()))
+                }
+                // Batches the strong-scaling rows already show are timed again (the runs take
+                // turns) but not listed twice.
+                let times = try measure(runs, report: &report, rows: &rows, skipListed: true)
+                for (run, time) in zip(runs, times) {
+                    scaling.add(.weak, operation: "\(base.name) fwd+bwd, batch 64 × threads",
+                                threads: run.pool.threads, shape: "batch \(run.layer.input[0])", time: time)
                 }
             }
         }
         print("Conv2d, ISA \(isa.rawValue), FMA peak \(formatted(report.fmaPeakGFLOPSPerCore ?? 0)) "
               + "GFLOP/s per core: median [min–max]")
-        printTable(["threads", "layer", "batch", "algorithm", "fwd ms", "fwd GFLOP/s",
+        printTable(["layer", "batch", "threads", "algorithm", "fwd ms", "fwd GFLOP/s",
                     "fwd+bwd ms", "fwd+bwd GFLOP/s", "PyTorch fwd+bwd (speedup)"], rows)
         report.addScaling(scaling)
     }
@@ -78,84 +80,122 @@ struct ConvBenchCommand: BenchSubcommand {
     /// Images per thread in the weak-scaling runs.
     static let weakBatchPerThread = 64
 
-    /// The seed network's two layers at `weakBatchPerThread` × `threads` images, where
-    /// `layers` does not hold that batch already.
-    static func weakScalingLayers(threads: Int) -> [Layer] {
-        let all = [Layer(name: "Conv2d(1,3,5) 28×28", input: [weakBatchPerThread * threads, 1, 28, 28],
-               weight: [3, 1, 5, 5]),
-         Layer(name: "Conv2d(3,6,3) 12×12", input: [weakBatchPerThread * threads, 3, 12, 12],
-               weight: [6, 3, 3, 3])]
-        return all.filter { layer in !layers.contains { $0.input == layer.input } }
+    /// Weak scaling: the seed network's two layers, at `weakBatchPerThread` × threads images.
+    static let weakScalingLayers = [
+        Layer(name: "Conv2d(1,3,5) 28×28", input: [weakBatchPerThread, 1, 28, 28], weight: [3, 1, 5, 5]),
+        Layer(name: "Conv2d(3,6,3) 12×12", input: [weakBatchPerThread, 3, 12, 12], weight: [6, 3, 3, 3]),
+    ]
+
+    /// Times forward and forward+backward of each run, the runs taking turns; appends figures
+    /// and table rows (with `skipListed`, not for layers `layers` lists). Returns the
+    /// forward+backward times in ms.
+    func measure(_ runs: [ConvRun], report: inout BenchReport, rows: inout [[String]],
+                 skipListed: Bool = false) throws -> [Sample] {
+        let isa = KernelISA.current
+        let macs = Double(runs.map(\.geometry.multiplyAdds).max() ?? 0)
+        let large = macs > 1e9
+        let timing = InterleavedTiming(quick: options.quick,
+                                       repeats: options.quick ? (large ? 3 : 7) : (large ? 5 : 21))
+        var failure: (any Error)?
+        let forward = timing.secondsPerCall(runs.map { run in {
+            do { try run.forward() } catch { failure = error }
+        } })
+        let both = timing.secondsPerCall(runs.map { run in {
+            do {
+                try run.forward()
+                try run.backward()
+            } catch { failure = error }
+        } })
+        if let failure { throw failure }
+        for (index, run) in runs.enumerated() {
+            let layer = run.layer, threads = run.pool.threads
+            if skipListed && Self.layers.contains(where: { $0.input == layer.input && $0.weight == layer.weight }) {
+                continue
+            }
+            let macs = Double(run.geometry.multiplyAdds)
+            let forwardMs = forward[index].map { $0 * 1e3 }
+            let bothMs = both[index].map { $0 * 1e3 }
+            // Forward: 2 flops per multiply-add; backward: as much again for dX and for dW.
+            let forwardGFLOPS = forward[index].map { 2 * macs / $0 / 1e9 }
+            let bothGFLOPS = both[index].map { 6 * macs / $0 / 1e9 }
+            let shape = "x \(layer.input), w \(layer.weight), \(layer.configuration)"
+            let preferred = Conv2dAlgorithm.preferred(for: run.geometry)
+            let label = run.algorithm.rawValue + (run.algorithm == preferred ? "" : " (not chosen)")
+            for (metric, sample, unit) in [("forward", forwardMs, "ms"),
+                                           ("forward GFLOP/s", forwardGFLOPS, "GFLOP/s"),
+                                           ("forward+backward", bothMs, "ms"),
+                                           ("forward+backward GFLOP/s", bothGFLOPS, "GFLOP/s")] {
+                report.figures.append(BenchFigure(
+                    benchmark: "conv", metric: metric, unit: unit, threads: threads,
+                    implementation: "weave (\(label))", shape: shape, isa: isa.rawValue,
+                    sample: sample))
+            }
+            var versus = "–"
+            if let reference = layer.pytorchMilliseconds[threads] {
+                report.figures.append(BenchFigure(
+                    benchmark: "conv", metric: "forward+backward", unit: "ms", threads: threads,
+                    implementation: "pytorch 2.13 (quoted, issue 5)", shape: shape, isa: nil,
+                    sample: Sample([reference]), note: "measured on the development machine, not in this run"))
+                versus = String(format: "%.1f ms (%.1f×)", reference, reference / bothMs.median)
+            }
+            rows.append([layer.name, "\(layer.input[0])", "\(threads)", label,
+                         cell(forwardMs), formatted(forwardGFLOPS.median), cell(bothMs),
+                         formatted(bothGFLOPS.median), versus])
+        }
+        return both.map { sample in sample.map { $0 * 1e3 } }
+    }
+}
+
+extension ConvBenchCommand.Layer {
+    func geometry() throws -> Conv2dGeometry {
+        try Conv2dGeometry(input: input, weight: weight, configuration: configuration,
+                           operation: "weave bench conv")
     }
 
-    /// Times forward and forward+backward of one layer with one algorithm; appends figures and
-    /// a table row. Returns the forward+backward time in ms.
-    @discardableResult
-    func measureLayer(_ layer: Layer, geometry: Conv2dGeometry, algorithm: Conv2dAlgorithm,
-                      preferred: Conv2dAlgorithm, threads: Int, pool: ThreadPool,
-                      report: inout BenchReport, rows: inout [[String]]) throws -> Sample {
-        let isa = KernelISA.current
-        let macs = Double(geometry.multiplyAdds)
-        let large = macs > 1e9
-        let repeats = options.quick ? (large ? 3 : 7) : (large ? 5 : 21)
-        let x = try Tensor(uniformShape: layer.input, lowerBound: -1,
-                           stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
-        let w = try Tensor(uniformShape: layer.weight, lowerBound: -1,
-                           stream: RandomStream(seed: 1, purpose: .custom(stream: 2)))
-        let b = try Tensor(zeros: [geometry.outputChannels])
-        let dy = try Tensor(uniformShape: geometry.outputShape, lowerBound: -1,
-                            stream: RandomStream(seed: 1, purpose: .custom(stream: 3)))
-        var y = try Tensor(zeros: geometry.outputShape)
-        var dx: Tensor? = try Tensor(zeros: geometry.inputShape)
-        var dw = try Tensor(zeros: geometry.weightShape)
-        var db: Tensor? = try Tensor(zeros: [geometry.outputChannels])
-        var failure: (any Error)?
-        let forward = measure(repeats: repeats, warmup: 2) {
-            do {
-                try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
-                                  into: &y, pool: pool, algorithm: algorithm,
-                                  isa: isa.cValue)
-            } catch { failure = error }
-        }
-        let both = measure(repeats: repeats, warmup: 2) {
-            do {
-                try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration,
-                                  into: &y, pool: pool, algorithm: algorithm,
-                                  isa: isa.cValue)
-                try conv2dBackward(dy, input: x, weight: w,
-                                   configuration: layer.configuration, inputGradient: &dx,
-                                   weightGradient: &dw, biasGradient: &db, pool: pool,
-                                   algorithm: algorithm, isa: isa.cValue)
-            } catch { failure = error }
-        }
-        if let failure { throw failure }
-        let forwardMs = forward.map { $0 * 1e3 }
-        let bothMs = both.map { $0 * 1e3 }
-        // Forward: 2 flops per multiply-add; backward: as much again for dX and for dW.
-        let forwardGFLOPS = forward.map { 2 * macs / $0 / 1e9 }
-        let bothGFLOPS = both.map { 6 * macs / $0 / 1e9 }
-        let shape = "x \(layer.input), w \(layer.weight), \(layer.configuration)"
-        let label = algorithm.rawValue + (algorithm == preferred ? "" : " (not chosen)")
-        for (metric, sample, unit) in [("forward", forwardMs, "ms"),
-                                       ("forward GFLOP/s", forwardGFLOPS, "GFLOP/s"),
-                                       ("forward+backward", bothMs, "ms"),
-                                       ("forward+backward GFLOP/s", bothGFLOPS, "GFLOP/s")] {
-            report.figures.append(BenchFigure(
-                benchmark: "conv", metric: metric, unit: unit, threads: threads,
-                implementation: "weave (\(label))", shape: shape, isa: isa.rawValue,
-                sample: sample))
-        }
-        var versus = "–"
-        if let reference = layer.pytorchMilliseconds[threads] {
-            report.figures.append(BenchFigure(
-                benchmark: "conv", metric: "forward+backward", unit: "ms", threads: threads,
-                implementation: "pytorch 2.13 (quoted, issue 5)", shape: shape, isa: nil,
-                sample: Sample([reference]), note: "measured on the development machine, not in this run"))
-            versus = String(format: "%.1f ms (%.1f×)", reference, reference / bothMs.median)
-        }
-        rows.append(["\(threads)", layer.name, "\(layer.input[0])", label,
-                     cell(forwardMs), formatted(forwardGFLOPS.median), cell(bothMs),
-                     formatted(bothGFLOPS.median), versus])
-        return bothMs
+    /// The same layer on `batch` images (no PyTorch reference: none was measured).
+    func withBatch(_ batch: Int) -> Self {
+        var copy = self
+        copy.input[0] = batch
+        copy.pytorchMilliseconds = [:]
+        return copy
+    }
+}
+
+/// One benchmarked Conv2d: its tensors (each run its own), pool and algorithm.
+final class ConvRun {
+    let layer: ConvBenchCommand.Layer
+    let geometry: Conv2dGeometry
+    let pool: ThreadPool
+    let algorithm: Conv2dAlgorithm
+    let x: Tensor, w: Tensor, b: Tensor, dy: Tensor
+    var y: Tensor, dx: Tensor?, dw: Tensor, db: Tensor?
+
+    init(layer: ConvBenchCommand.Layer, pool: ThreadPool, algorithm: Conv2dAlgorithm) throws {
+        self.layer = layer
+        geometry = try layer.geometry()
+        self.pool = pool
+        self.algorithm = algorithm
+        x = try Tensor(uniformShape: layer.input, lowerBound: -1,
+                       stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
+        w = try Tensor(uniformShape: layer.weight, lowerBound: -1,
+                       stream: RandomStream(seed: 1, purpose: .custom(stream: 2)))
+        b = try Tensor(zeros: [geometry.outputChannels])
+        dy = try Tensor(uniformShape: geometry.outputShape, lowerBound: -1,
+                        stream: RandomStream(seed: 1, purpose: .custom(stream: 3)))
+        y = try Tensor(zeros: geometry.outputShape)
+        dx = try Tensor(zeros: geometry.inputShape)
+        dw = try Tensor(zeros: geometry.weightShape)
+        db = try Tensor(zeros: [geometry.outputChannels])
+    }
+
+    func forward() throws {
+        try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration, into: &y,
+                          pool: pool, algorithm: algorithm, isa: KernelISA.current.cValue)
+    }
+
+    func backward() throws {
+        try conv2dBackward(dy, input: x, weight: w, configuration: layer.configuration,
+                           inputGradient: &dx, weightGradient: &dw, biasGradient: &db, pool: pool,
+                           algorithm: algorithm, isa: KernelISA.current.cValue)
     }
 }

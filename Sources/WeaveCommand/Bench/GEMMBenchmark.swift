@@ -45,10 +45,11 @@ struct GEMMBenchCommand: BenchSubcommand {
         print("GFLOP/s: median [min–max] of \(bench.repeats) timed batches; % of peak × threads")
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "gemm", isa: isa.rawValue)
+        let pools = counts.map { ThreadPool(threads: $0) }
         for shape in bench.shapes {
-            for threads in counts {
-                let pool = ThreadPool(threads: threads)
-                let result = try bench.run(shape, threads: threads, pool: pool)
+            let results = try bench.run(shape, pools: pools)
+            for (pool, result) in zip(pools, results) {
+                let threads = pool.threads
                 report.figures += result.figures
                 scaling.add(.strong, operation: "sgemm \(shape.name)", threads: threads, shape: shape.name,
                             time: result.weave.map { shape.flops / ($0 * 1e9) * 1e3 })
@@ -65,16 +66,17 @@ struct GEMMBenchCommand: BenchSubcommand {
         }
         printTable(["shape", "threads", "weave GFLOP/s", "of peak", "OpenBLAS GFLOP/s",
                     "weave/OpenBLAS", "max rel diff"], rows)
-        if filters == nil && counts.count > 1 {
+        if filters == nil && pools.count > 1 {
             for base in bench.weakScalingShapes {
-                for threads in counts {
-                    let shape = base.scaledRows(by: threads)
-                    let sample = try bench.measureWeave(shape, pool: ThreadPool(threads: threads))
+                let shapes = pools.map { base.scaledRows(by: $0.threads) }
+                let operands = try shapes.map { try bench.operands($0, pool: pools[0]) }
+                let samples = bench.measureWeave(zip(shapes, zip(operands, pools)).map { ($0, $1.0, $1.1) })
+                for (shape, (pool, sample)) in zip(shapes, zip(pools, samples)) {
                     report.figures.append(BenchFigure(
                         benchmark: "gemm", metric: "weak-scaling GFLOP/s", unit: "GFLOP/s",
-                        threads: threads, implementation: "weave", shape: shape.name,
+                        threads: pool.threads, implementation: "weave", shape: shape.name,
                         isa: isa.rawValue, sample: sample))
-                    scaling.add(.weak, operation: "sgemm \(base.name), m × threads", threads: threads,
+                    scaling.add(.weak, operation: "sgemm \(base.name), m × threads", threads: pool.threads,
                                 shape: shape.name,
                                 time: sample.map { shape.flops / ($0 * 1e9) * 1e3 })
                 }
@@ -191,9 +193,19 @@ struct GEMMBenchmark {
          GEMMShape(name: "256×784·784×48", m: 256, n: 48, k: 784)]
     }
 
-    struct Operands {
-        var a: Tensor, b: Tensor, c: Tensor
-        var lda: Int, ldb: Int
+    /// A product's operands; C is written by every call (runs take turns, never overlap).
+    final class Operands {
+        let a: Tensor, b: Tensor
+        var c: Tensor
+        let lda: Int, ldb: Int
+
+        init(a: Tensor, b: Tensor, c: Tensor, lda: Int, ldb: Int) {
+            self.a = a
+            self.b = b
+            self.c = c
+            self.lda = lda
+            self.ldb = ldb
+        }
     }
 
     func operands(_ shape: GEMMShape, pool: ThreadPool) throws -> Operands {
@@ -272,18 +284,35 @@ struct GEMMBenchmark {
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
-    func measureWeave(_ shape: GEMMShape, pool: ThreadPool, kernel: SGEMMMicroKernel = .current,
-                      threadCPUTime: Bool = false) throws -> Sample {
-        var o = try operands(shape, pool: pool)
-        return o.a.withUnsafeBufferPointer { a in
+    /// GFLOP/s of one kernel on one thread (`--compare-kernels`), optionally on the thread's
+    /// CPU-time clock.
+    func measureWeave(_ shape: GEMMShape, pool: ThreadPool, kernel: SGEMMMicroKernel,
+                      threadCPUTime: Bool) throws -> Sample {
+        let o = try operands(shape, pool: pool)
+        return gflops(shape, threadCPUTime: threadCPUTime) {
+            multiply(shape, o, pool: pool, kernel: kernel)
+        }
+    }
+
+    /// GFLOP/s of each run (a shape, its operands and a pool), the runs taking turns.
+    func measureWeave(_ runs: [(shape: GEMMShape, operands: Operands, pool: ThreadPool)]) -> [Sample] {
+        var timing = InterleavedTiming(quick: quick, repeats: repeats, warmupCalls: 1)
+        timing.groupSeconds = batchSeconds
+        let seconds = timing.secondsPerCall(runs.map { run in {
+            multiply(run.shape, run.operands, pool: run.pool, kernel: .current)
+        } })
+        return zip(runs, seconds).map { run, sample in sample.map { run.shape.flops / $0 / 1e9 } }
+    }
+
+    /// C = op(A)·op(B) through weave's sgemm on the benchmark's path.
+    func multiply(_ shape: GEMMShape, _ o: Operands, pool: ThreadPool, kernel: SGEMMMicroKernel) {
+        o.a.withUnsafeBufferPointer { a in
             o.b.withUnsafeBufferPointer { b in
                 o.c.withUnsafeMutableBufferPointer { c in
-                    gflops(shape, threadCPUTime: threadCPUTime) {
-                        sgemm(transA: shape.transA, transB: shape.transB, m: shape.m, n: shape.n,
-                              k: shape.k, alpha: 1, a: a.baseAddress!, lda: o.lda,
-                              b: b.baseAddress!, ldb: o.ldb, beta: 0, c: c.baseAddress!,
-                              ldc: shape.n, pool: pool, kernel: kernel, path: path)
-                    }
+                    sgemm(transA: shape.transA, transB: shape.transB, m: shape.m, n: shape.n,
+                          k: shape.k, alpha: 1, a: a.baseAddress!, lda: o.lda,
+                          b: b.baseAddress!, ldb: o.ldb, beta: 0, c: c.baseAddress!,
+                          ldc: shape.n, pool: pool, kernel: kernel, path: path)
                 }
             }
         }
@@ -296,22 +325,29 @@ struct GEMMBenchmark {
         var figures: [BenchFigure]
     }
 
-    func run(_ shape: GEMMShape, threads: Int, pool: ThreadPool) throws -> Result {
+    /// One shape on every pool: weave's thread counts taking turns, then OpenBLAS at each
+    /// thread count on the same operands.
+    func run(_ shape: GEMMShape, pools: [ThreadPool]) throws -> [Result] {
         let isa = KernelISA.current.rawValue
-        let weave = try measureWeave(shape, pool: pool)
-        var figures = [BenchFigure(benchmark: "gemm", metric: "GFLOP/s", unit: "GFLOP/s",
-                                   threads: threads, implementation: "weave", shape: shape.name,
-                                   isa: isa, sample: weave,
-                                   note: String(format: "%.1f%% of %.1f GFLOP/s × %d threads",
-                                                weave.median / (peak * Double(threads)) * 100,
-                                                peak, threads))]
-        var blasSample: Sample?
-        var difference = 0.0
-        if let openBLAS {
+        let o = try operands(shape, pool: pools[0])
+        let weave = measureWeave(pools.map { (shape, o, $0) })
+        // weave's product, to show both libraries compute the same (the bits are the same on
+        // every pool).
+        let ours = o.c
+        return zip(pools, weave).map { pool, weave in
+            let threads = pool.threads
+            var figures = [BenchFigure(benchmark: "gemm", metric: "GFLOP/s", unit: "GFLOP/s",
+                                       threads: threads, implementation: "weave", shape: shape.name,
+                                       isa: isa, sample: weave,
+                                       note: String(format: "%.1f%% of %.1f GFLOP/s × %d threads",
+                                                    weave.median / (peak * Double(threads)) * 100,
+                                                    peak, threads))]
+            guard let openBLAS else {
+                return Result(weave: weave, openBLAS: nil, maxRelativeDifference: 0, figures: figures)
+            }
             openBLAS.setThreads(threads)
-            var o = try operands(shape, pool: pool)
-            var theirs = try Tensor(zeros: [shape.m, shape.n])
-            blasSample = o.a.withUnsafeBufferPointer { a in
+            var theirs = o.c
+            let blasSample = o.a.withUnsafeBufferPointer { a in
                 o.b.withUnsafeBufferPointer { b in
                     theirs.withUnsafeMutableBufferPointer { c in
                         gflops(shape) {
@@ -321,20 +357,16 @@ struct GEMMBenchmark {
                     }
                 }
             }
-            // Same operands through weave once, to show both compute the same product.
-            let ours = try matmul(o.a, o.b, transposeA: shape.transA == .transposed,
-                                  transposeB: shape.transB == .transposed, pool: pool)
-            o.c = ours
-            difference = zip(ours.scalars, theirs.scalars).reduce(0.0) { worst, pair in
+            let difference = zip(ours.scalars, theirs.scalars).reduce(0.0) { worst, pair in
                 let scale = max(1, abs(Double(pair.1)))
                 return max(worst, abs(Double(pair.0) - Double(pair.1)) / scale)
             }
             figures.append(BenchFigure(benchmark: "gemm", metric: "GFLOP/s", unit: "GFLOP/s",
                                        threads: threads, implementation: "OpenBLAS \(openBLAS.version)",
-                                       shape: shape.name, sample: blasSample!))
+                                       shape: shape.name, sample: blasSample))
+            return Result(weave: weave, openBLAS: blasSample, maxRelativeDifference: difference,
+                          figures: figures)
         }
-        return Result(weave: weave, openBLAS: blasSample, maxRelativeDifference: difference,
-                      figures: figures)
     }
 }
 

@@ -73,8 +73,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
     }
 
     /// Seconds per training step of `preset` for each run (a batch size on a pool of some
-    /// threads). The runs take turns group by group (`measureInterleaved`); a group is the same
-    /// number of steps for every run, lasting at least a few milliseconds for the first.
+    /// threads), the runs taking turns (`InterleavedTiming`).
     static func stepTimes(_ preset: ModelPreset, runs: [(batch: Int, threads: Int)],
                           quick: Bool) throws -> [Sample] {
         var failure: (any Error)?
@@ -91,22 +90,10 @@ struct TrainStepBenchCommand: BenchSubcommand {
                 do { try trainer.trainStep(images: images, labels: labels) } catch { failure = error }
             }
         }
-        // Warm-up (buffers, caches, the pools' workers), then find a group size that lasts at
-        // least `groupSeconds` on the first run.
-        for step in steppers { for _ in 0..<(quick ? 5 : 10) { step() } }
-        let groupSeconds = quick ? 0.01 : 0.02
-        var steps = 1
-        while steps < 1 << 12 {
-            let start = now()
-            for _ in 0..<steps { steppers[0]() }
-            if now() - start >= groupSeconds { break }
-            steps *= 2
-        }
+        // Warm-up covers buffers, caches and the pools' workers.
+        let timing = InterleavedTiming(quick: quick, repeats: quick ? 9 : 21, warmupCalls: quick ? 5 : 10)
+        let seconds = timing.secondsPerCall(steppers)
         if let failure { throw failure }
-        let samples = measureInterleaved(repeats: quick ? 9 : 21, warmup: 0, steppers.map { step in
-            { for _ in 0..<steps { step() } }
-        })
-        if let failure { throw failure }
-        return samples.map { sample in sample.map { $0 / Double(steps) } }
+        return seconds
     }
 }

@@ -63,3 +63,40 @@ func measureInterleaved(repeats: Int, warmup: Int = 1, _ bodies: [() -> Void]) -
     }
     return times.map(Sample.init)
 }
+
+/// How a benchmark times one body per run (normally one run per thread count): after warm-up
+/// the runs take turns group by group (`measureInterleaved`), a group being the same number of
+/// calls for every run, lasting at least `groupSeconds` on the first run. Quoted figures are
+/// seconds per call.
+///
+/// Every op benchmark measures its thread counts this way, not one after the other: the
+/// ratios between thread counts are what scaling tables quote, and load from other processes
+/// drifts over seconds.
+struct InterleavedTiming {
+    var warmupCalls: Int
+    var groupSeconds: Double
+    var repeats: Int
+
+    init(quick: Bool, repeats: Int, warmupCalls: Int = 2) {
+        self.warmupCalls = warmupCalls
+        groupSeconds = quick ? 0.01 : 0.02
+        self.repeats = repeats
+    }
+
+    /// Seconds per call of each body.
+    func secondsPerCall(_ bodies: [() -> Void]) -> [Sample] {
+        precondition(!bodies.isEmpty, "nothing to time")
+        for body in bodies { for _ in 0..<warmupCalls { body() } }
+        var calls = 1
+        while calls < 1 << 12 {
+            let start = now()
+            for _ in 0..<calls { bodies[0]() }
+            if now() - start >= groupSeconds { break }
+            calls *= 2
+        }
+        let groups: [() -> Void] = bodies.map { body in { for _ in 0..<calls { body() } } }
+        return measureInterleaved(repeats: repeats, warmup: 0, groups).map { sample in
+            sample.map { $0 / Double(calls) }
+        }
+    }
+}
