@@ -30,6 +30,8 @@ struct BenchReport: Codable, Sendable {
     var figures: [BenchFigure] = []
     /// Strong and weak scaling tables built from the figures' samples.
     var scaling: [ScalingTable] = []
+    /// The scheduler counters of each benchmark's pools.
+    var poolActivity: [PoolActivity] = []
 
     init(command: String) {
         self.command = command

@@ -34,6 +34,7 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
     } else {
         try body(&report)
     }
+    printPoolActivity(report)
     printScalingVerdict(report)
     if let path = options.json {
         try report.write(to: path)

@@ -30,6 +30,8 @@ struct TrainStepBenchCommand: BenchSubcommand {
 
     func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
+        var pools: [Int: ThreadPool] = [:]
+        for threads in counts { pools[threads] = ThreadPool(threads: threads) }
         let isa = KernelISA.current.rawValue
         var scaling = ScalingCollector(benchmark: "train-step", isa: isa)
         var rows: [[String]] = []
@@ -48,7 +50,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
         }
         for preset in models.values {
             for size in batch.values {
-                let seconds = try Self.stepTimes(preset, runs: counts.map { (size, $0) }, quick: options.quick)
+                let seconds = try Self.stepTimes(preset, runs: counts.map { (size, pools[$0]!) }, quick: options.quick)
                 for (threads, sample) in zip(counts, seconds) {
                     record(preset, batch: size, threads: threads, seconds: sample)
                     scaling.add(.strong, operation: "\(preset.rawValue) batch \(size)", threads: threads,
@@ -57,7 +59,8 @@ struct TrainStepBenchCommand: BenchSubcommand {
             }
             guard weakBatch > 0, counts.count > 1 else { continue }
             let weakRuns = counts.map { (batch: weakBatch * $0, threads: $0) }
-            let seconds = try Self.stepTimes(preset, runs: weakRuns, quick: options.quick)
+            let seconds = try Self.stepTimes(preset, runs: weakRuns.map { ($0.batch, pools[$0.threads]!) },
+                                             quick: options.quick)
             for (run, sample) in zip(weakRuns, seconds) {
                 if !batch.values.contains(run.batch) {
                     record(preset, batch: run.batch, threads: run.threads, seconds: sample)
@@ -70,15 +73,15 @@ struct TrainStepBenchCommand: BenchSubcommand {
               + "ISA \(isa): median [min–max]")
         printTable(["model", "batch", "threads", "ms per step", "images/s"], rows)
         report.addScaling(scaling)
+        report.recordActivity(of: counts.map { pools[$0]! }, benchmark: "train-step")
     }
 
-    /// Seconds per training step of `preset` for each run (a batch size on a pool of some
-    /// threads), the runs taking turns (`InterleavedTiming`).
-    static func stepTimes(_ preset: ModelPreset, runs: [(batch: Int, threads: Int)],
+    /// Seconds per training step of `preset` for each run (a batch size on a pool), the runs taking turns (`InterleavedTiming`).
+    static func stepTimes(_ preset: ModelPreset, runs: [(batch: Int, pool: ThreadPool)],
                           quick: Bool) throws -> [Sample] {
         var failure: (any Error)?
         let steppers: [() -> Void] = try runs.map { run in
-            let pool = ThreadPool(threads: run.threads)
+            let pool = run.pool
             let data = try Dataset.synthetic(trainCount: run.batch, testCount: 1, seed: 1)
             let model = preset.makeModel()
             _ = try model.validate(inputShape: [run.batch] + ModelPreset.imageShape)

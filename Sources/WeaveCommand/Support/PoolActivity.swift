@@ -1,0 +1,42 @@
+import Weave
+
+/// What one benchmark's pool did, from the scheduler's counters summed over its threads: how
+/// much work moved between threads, how often threads slept, and how often they dozed because
+/// two of them shared a CPU. It explains a scaling table: a 2-thread row with many dozes ran
+/// on one CPU (another process held the other), one with few steals barely used its workers.
+struct PoolActivity: Codable, Sendable {
+    var benchmark: String
+    var threads: Int
+    /// Jobs run by a thread that stole them.
+    var steals: Int
+    /// Times a thread went to sleep on its futex (each costs a wake-up later).
+    var parks: Int
+    /// Times a thread dozed because a busy peer shared its CPU.
+    var dozes: Int
+
+    init(benchmark: String, pool: ThreadPool) {
+        let statistics = pool.statistics
+        self.benchmark = benchmark
+        threads = pool.threads
+        steals = statistics.steals.reduce(0, +)
+        parks = statistics.parks.reduce(0, +)
+        dozes = statistics.dozes.reduce(0, +)
+    }
+}
+
+extension BenchReport {
+    /// Records the counters of `pools`, each used by `benchmark` only, since their creation.
+    mutating func recordActivity(of pools: [ThreadPool], benchmark: String) {
+        poolActivity += pools.filter { $0.threads > 1 }.map { PoolActivity(benchmark: benchmark, pool: $0) }
+    }
+}
+
+/// One line per pool of more than one thread.
+func printPoolActivity(_ report: BenchReport) {
+    guard !report.poolActivity.isEmpty else { return }
+    print("\nPool activity (scheduler counters over each benchmark; dozes mean two of its threads "
+          + "shared a CPU, so the kernel had fewer CPUs to give than the pool has threads):")
+    printTable(["benchmark", "threads", "steals", "parks", "dozes"], report.poolActivity.map {
+        [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)"]
+    })
+}
