@@ -214,6 +214,13 @@ package final class PoolCore {
         return nil
     }
 
+    /// Whether another slot's leaf looks open to thieves (a relaxed peek).
+    @inline(__always)
+    func anyLeafOpen(except slot: WorkerSlot) -> Bool {
+        for peer in slots where peer !== slot && peer.leaf.published.load(ordering: .relaxed) { return true }
+        return false
+    }
+
     /// Whether any deque looks non-empty.
     func anyWork() -> Bool {
         for slot in slots where slot.deque.mayHaveWork { return true }
@@ -269,6 +276,20 @@ package final class PoolCore {
                 }
                 deadline = 0
                 continue
+            }
+            // No job anywhere: take part of a leaf another thread is running.
+            if threads > 1 && anyLeafOpen(except: slot) {
+                if idleWorker { slot.busy.store(true, ordering: .relaxed) }
+                let ran = stealLeafPart(slot)
+                if idleWorker { slot.busy.store(false, ordering: .relaxed) }
+                if ran {
+                    if token {
+                        token = false
+                        if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
+                    }
+                    deadline = 0
+                    continue
+                }
             }
             spins &+= 1
             if deadline == 0 {
@@ -414,7 +435,7 @@ package final class PoolCore {
     }
 
     /// Wakes `slot` if it is parked or dozing, without a spinner token (completion, shutdown).
-    private func wakePlain(_ slot: WorkerSlot) {
+    func wakePlain(_ slot: WorkerSlot) {
         let word = slot.parkWord
         switch word.atomic.pointee.load(ordering: .sequentiallyConsistent) {
         case WorkerSlot.ParkState.parked:

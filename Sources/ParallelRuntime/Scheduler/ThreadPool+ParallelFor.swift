@@ -103,6 +103,25 @@ extension ThreadPool {
         let splits: Int
     }
 
+    /// A leaf's context for thieves (`SharedLeaf`), on the running thread's stack.
+    private struct LeafContext {
+        unowned(unsafe) let pool: ThreadPool
+        let body: UnsafePointer<Tiles>
+    }
+
+    /// Runs tiles `[lo, hi)` here, in order, while idle threads may take the upper half of
+    /// those not started (and run it the same way).
+    private func runLeaf(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, _ body: UnsafePointer<Tiles>) {
+        let run = body.pointee.body
+        withUnsafePointer(to: LeafContext(pool: self, body: body)) { context in
+            core.runSharedLeaf(slot, lo, hi, context: UnsafeRawPointer(context), function: { context, lo, hi, thief in
+                let leaf = context.assumingMemoryBound(to: LeafContext.self).pointee
+                let slot = Unmanaged<WorkerSlot>.fromOpaque(thief).takeUnretainedValue()
+                leaf.pool.runLeaf(slot, lo, hi, leaf.body)
+            }, tile: run)
+        }
+    }
+
     private func splitTiles(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, splits: Int,
                             migrated: Bool, _ body: UnsafePointer<Tiles>) {
         var splits = splits
@@ -117,8 +136,7 @@ extension ThreadPool {
             }
         }
         guard split else {
-            let run = body.pointee.body
-            for t in lo..<hi { run(t) }
+            runLeaf(slot, lo, hi, body)
             return
         }
         let mid = lo + (hi - lo) / 2

@@ -20,6 +20,8 @@ package final class WorkerSlot {
 
     package let index: Int
     let deque = WorkStealingDeque()
+    /// The leaf of tiles this slot's thread is running, open to thieves (`SharedLeaf`).
+    let leaf = SharedLeaf()
     let parkWord = FutexWord(ParkState.awake)
     /// Reusable jobs for `join`, indexed by fork depth. Touched only by the slot's thread.
     private var jobStack: [Job] = []

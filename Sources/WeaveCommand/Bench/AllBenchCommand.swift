@@ -39,6 +39,9 @@ struct AllBenchCommand: ParsableCommand {
             arguments += ["--threads", threads.counts.map(String.init).joined(separator: ",")]
         }
         if options.quick { arguments.append("--quick") }
+        if let cpus = options.pinWorkers?.values {
+            arguments += ["--pin-workers", cpus.map(String.init).joined(separator: ",")]
+        }
         try runMeasuring(options: options) { report in
             for (name, type) in Self.benchmarks where selected.contains(name) {
                 print("\n== weave bench \(name)")

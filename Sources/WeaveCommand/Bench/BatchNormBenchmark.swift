@@ -33,7 +33,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
     static let shapes: [[Int]] = [[256, 6, 10, 10], [64, 64, 56, 56], [32, 256, 28, 28]]
 
     func benchmark(into report: inout BenchReport) throws {
-        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        let pools = try options.pools()
         let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "batchnorm", isa: KernelISA.current.rawValue)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Weave
 
 /// `weave bench …`: figures measured in one run, medians with min/max, side by side with the
 /// baseline each area names.
@@ -25,4 +26,27 @@ struct BenchOptions: ParsableArguments {
 
     @Flag(help: "Measure while a busy loop (a child process) holds the last CPU of the affinity mask.")
     var contended = false
+
+    @Option(help: ArgumentHelp(
+        "Pin the pools' workers to these CPUs, comma-separated (the calling thread stays free).",
+        discussion: "For placement studies: with --contended, --pin-workers set to the busy loop's CPU makes a worker share it."))
+    var pinWorkers: CommaSeparated<Int>?
+
+    func validate() throws {
+        guard let cpus = pinWorkers?.values else { return }
+        let allowed = ThreadCount.affinityCPUs()
+        for cpu in cpus where !allowed.contains(cpu) {
+            throw ValidationError("--pin-workers: CPU \(cpu) is not in this process's affinity mask \(allowed)")
+        }
+    }
+
+    /// One pool per thread count of the sweep, workers pinned as asked.
+    func pools() throws -> [ThreadPool] {
+        try threadSweep(threads).map(pool(threads:))
+    }
+
+    func pool(threads: Int) -> ThreadPool {
+        guard let cpus = pinWorkers?.values, !cpus.isEmpty else { return ThreadPool(threads: threads) }
+        return ThreadPool(threads: threads, pinning: .cpus(cpus))
+    }
 }

@@ -41,7 +41,7 @@ struct ConvBenchCommand: BenchSubcommand {
         report.fmaPeakGFLOPSPerCore = report.fmaPeakGFLOPSPerCore ?? FMAPeak.measure(isa: isa)
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "conv", isa: isa.rawValue)
-        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        let pools = try options.pools()
         for layer in Self.layers {
             let preferred = try Conv2dAlgorithm.preferred(for: layer.geometry())
             for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {

@@ -45,7 +45,7 @@ struct GEMMBenchCommand: BenchSubcommand {
         print("GFLOP/s: median [min–max] of \(bench.repeats) timed batches; % of peak × threads")
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "gemm", isa: isa.rawValue)
-        let pools = counts.map { ThreadPool(threads: $0) }
+        let pools = counts.map { options.pool(threads: $0) }
         for shape in bench.shapes {
             let results = try bench.run(shape, pools: pools)
             for (pool, result) in zip(pools, results) {

@@ -53,7 +53,7 @@ struct RandomBenchCommand: BenchSubcommand {
         let buffer = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: count)
         buffer.initialize(repeating: 0)
         defer { buffer.deallocate() }
-        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        let pools = try options.pools()
         let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
         var step: UInt64 = 0
         let timing = InterleavedTiming(quick: options.quick, repeats: repeats)
@@ -111,7 +111,7 @@ struct DropoutBenchCommand: BenchSubcommand {
         let stream = RandomStream(seed: 7, purpose: .dropout(layer: 0))
         let input = try Tensor(uniformShape: [count], stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
         let gradient = try Tensor(repeating: 1, shape: [count])
-        let pools = try threadSweep(options.threads).map { ThreadPool(threads: $0) }
+        let pools = try options.pools()
         let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
         // One output and mask per pool: a run's state never depends on another's.
         let runs = try pools.map { pool in

@@ -31,7 +31,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
     func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
         var pools: [Int: ThreadPool] = [:]
-        for threads in counts { pools[threads] = ThreadPool(threads: threads) }
+        for threads in counts { pools[threads] = options.pool(threads: threads) }
         let isa = KernelISA.current.rawValue
         var scaling = ScalingCollector(benchmark: "train-step", isa: isa)
         var rows: [[String]] = []
