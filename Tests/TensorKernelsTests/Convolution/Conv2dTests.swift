@@ -326,6 +326,27 @@ struct Conv2dTests {
         }
     }
 
+    @Test("A shape error leaves the caller's optional gradients in place")
+    func shapeErrorKeepsGradients() throws {
+        let pool = ThreadPool(threads: 1)
+        let x = try Tensor(zeros: [2, 3, 8, 8]), w = try Tensor(zeros: [4, 3, 3, 3])
+        let dy = try Tensor(zeros: [2, 4, 6, 6])
+        var dx: Tensor? = try Tensor(zeros: [2, 3, 8, 8]), dw = w
+        var wrongBias: Tensor? = try Tensor(zeros: [5])
+        #expect(throws: ShapeError.self) {
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &dx, weightGradient: &dw,
+                               biasGradient: &wrongBias, pool: pool)
+        }
+        #expect(wrongBias?.shape == [5] && dx?.shape == [2, 3, 8, 8])
+        var wrongInput: Tensor? = try Tensor(zeros: [2, 3, 8, 7])
+        var bias: Tensor? = try Tensor(zeros: [4])
+        #expect(throws: ShapeError.self) {
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &wrongInput, weightGradient: &dw,
+                               biasGradient: &bias, pool: pool)
+        }
+        #expect(wrongInput?.shape == [2, 3, 8, 7] && bias?.shape == [4])
+    }
+
     @Test("The into forms reuse every gradient buffer they are given, optional ones included")
     func intoFormsReuseBuffers() throws {
         let pool = ThreadPool(threads: 2)
