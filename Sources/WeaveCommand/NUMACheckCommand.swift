@@ -35,7 +35,7 @@ struct NUMACheckCommand: ParsableCommand {
         do {
             let bytes = 8 << 20
             let buffer = try allocator.allocate(byteCount: bytes, policy: .local(node: 1))
-            buffer.pointer.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+            buffer.pointer.initialize(repeating: 1, count: bytes)
             let nodes = PagePlacement.nodes(of: buffer.pointer, byteCount: bytes) ?? []
             let onOne = nodes.filter { $0 == 1 }.count
             report(".local(1)", !nodes.isEmpty && onOne == nodes.count,
@@ -46,7 +46,7 @@ struct NUMACheckCommand: ParsableCommand {
         do {
             let pages = 64
             let buffer = try allocator.allocate(byteCount: pages * page, policy: .interleaved)
-            buffer.pointer.initializeMemory(as: UInt8.self, repeating: 1, count: pages * page)
+            buffer.pointer.initialize(repeating: 1, count: pages * page)
             let nodes = PagePlacement.nodes(of: buffer.pointer, byteCount: pages * page) ?? []
             let alternating = nodes.count == pages && zip(nodes, nodes.dropFirst()).allSatisfy { $0 != $1 }
             let histogram = Dictionary(grouping: nodes, by: { $0 }).mapValues(\.count)
@@ -78,7 +78,7 @@ struct NUMACheckCommand: ParsableCommand {
                 }
                 let cpu = Int(weave_current_cpu())
                 writers[tile] = (pool.currentSlot ?? -1, cpu, NUMATopology.nodeOfCPU(cpu))
-                (base + tile * tileBytes).initializeMemory(as: UInt8.self, repeating: 1, count: tileBytes)
+                (base + tile * tileBytes).initialize(repeating: 1, count: tileBytes)
             }
             let nodes = PagePlacement.nodes(of: base, byteCount: 2 * tileBytes) ?? []
             var details: [String] = []

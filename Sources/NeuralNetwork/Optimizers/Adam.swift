@@ -18,7 +18,27 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     /// λ, applied to weights only.
     public let weightDecay: Float
-    private var buffers: [String: Tensor] = [:]
+    /// The moment estimates of one parameter under their checkpoint names. A class, so that a
+    /// step updates the tensors where they are: nothing moves in or out of a dictionary, and the
+    /// names are built once, so a step after the first allocates nothing (as in `SGD`).
+    private final class Moments {
+        let firstName: String
+        let secondName: String
+        var first: Tensor
+        var second: Tensor
+
+        init(firstName: String, first: Tensor, secondName: String, second: Tensor) {
+            self.firstName = firstName
+            self.first = first
+            self.secondName = secondName
+            self.second = second
+        }
+    }
+    /// Moments in use, by parameter name: like a checkpoint, Adam knows parameters by name.
+    private var moments: [String: Moments] = [:]
+    /// Moments from a checkpoint, by checkpoint name, until a step claims them; names that no
+    /// parameter claims are kept and saved again.
+    private var restored: [String: Tensor] = [:]
     /// β₁ᵗ, β₂ᵗ and t, stored as a tensor in checkpoints.
     private var powers: (beta1: Float, beta2: Float, steps: Float) = (1, 1, 0)
 
@@ -48,21 +68,20 @@ public final class Adam: Optimizer {
         for (name, parameter) in parameters {
             let lambda = parameter.decays ? weightDecay : 0
             let count = parameter.value.count
-            let (mKey, vKey) = ("optimizer.\(name).exp_avg", "optimizer.\(name).exp_avg_sq")
-            // Taken out of the dictionary while written, so they are uniquely referenced.
-            var first = try buffers.removeValue(forKey: mKey) ?? Tensor(zeros: parameter.value.shape)
-            var second = try buffers.removeValue(forKey: vKey) ?? Tensor(zeros: parameter.value.shape)
-            defer { buffers[mKey] = first; buffers[vKey] = second }
+            let state = try moments[name] ?? claimMoments(name: name, shape: parameter.value.shape)
             // Restored moments come from a checkpoint; the loop below writes `count` elements.
-            guard first.shape == parameter.value.shape else {
-                throw ModelStateError.shapeMismatch(name: mKey, expected: parameter.value.shape, actual: first.shape)
+            // A misshapen one stays in the state, so every step reports it until it is replaced.
+            guard state.first.shape == parameter.value.shape else {
+                throw ModelStateError.shapeMismatch(name: state.firstName, expected: parameter.value.shape,
+                                                    actual: state.first.shape)
             }
-            guard second.shape == parameter.value.shape else {
-                throw ModelStateError.shapeMismatch(name: vKey, expected: parameter.value.shape, actual: second.shape)
+            guard state.second.shape == parameter.value.shape else {
+                throw ModelStateError.shapeMismatch(name: state.secondName, expected: parameter.value.shape,
+                                                    actual: state.second.shape)
             }
             let w = try parameter.value.uniqueElements(), grad = parameter.gradient.unsafeElements
-            let m = try first.uniqueElements(), v = try second.uniqueElements()
-            withExtendedLifetime((parameter, first, second)) {
+            let m = try state.first.uniqueElements(), v = try state.second.uniqueElements()
+            withExtendedLifetime((parameter, state)) {
                 pool.parallelFor(0..<count, grain: optimizerTileElements) { tile in
                     for i in tile {
                         let g = grad[i] + lambda * w[i]
@@ -76,8 +95,22 @@ public final class Adam: Optimizer {
         }
     }
 
+    /// The moments of the parameter called `name`, the first time a step sees it: those restored
+    /// under its checkpoint names, or zeros.
+    private func claimMoments(name: String, shape: [Int]) throws -> Moments {
+        let firstName = "optimizer.\(name).exp_avg", secondName = "optimizer.\(name).exp_avg_sq"
+        let first = try restored.removeValue(forKey: firstName) ?? Tensor(zeros: shape)
+        let second = try restored.removeValue(forKey: secondName) ?? Tensor(zeros: shape)
+        let state = Moments(firstName: firstName, first: first, secondName: secondName, second: second)
+        moments[name] = state
+        return state
+    }
+
     public var stateTensors: [(name: String, tensor: Tensor)] {
-        var result = buffers.keys.sorted().map { (name: $0, tensor: buffers[$0]!) }
+        var result = moments.values.flatMap { [(name: $0.firstName, tensor: $0.first),
+                                               (name: $0.secondName, tensor: $0.second)] }
+        result += restored.map { (name: $0.key, tensor: $0.value) }
+        result.sort { $0.name < $1.name }
         if let powersTensor = try? Tensor([powers.beta1, powers.beta2, powers.steps], shape: [3]) {
             result.append((name: "optimizer.adam_powers", tensor: powersTensor))
         }
@@ -85,9 +118,16 @@ public final class Adam: Optimizer {
     }
 
     public func restoreState(_ tensors: [String: Tensor]) throws {
+        // The moments in use go back under their checkpoint names, so that the checkpoint's
+        // replace them name by name and the others stay; the next step claims them again.
+        for state in moments.values {
+            restored[state.firstName] = state.first
+            restored[state.secondName] = state.second
+        }
+        moments.removeAll()
         for (name, tensor) in tensors where name.hasPrefix("optimizer.")
             && (name.hasSuffix(".exp_avg") || name.hasSuffix(".exp_avg_sq")) {
-            buffers[name] = tensor
+            restored[name] = tensor
         }
         if let saved = tensors["optimizer.adam_powers"] {
             guard saved.shape == [3] else {

@@ -21,6 +21,7 @@ public final class Trainer {
     private let namedParameters: [(name: String, parameter: Parameter)]
     private let owners: [String]
     private let loss = SoftmaxCrossEntropyLoss()
+    private var finiteness: GradientFinitenessCheck
 
     /// A trainer of `model` with `optimizer`, starting at global step `step`.
     public init(model: Sequential, optimizer: any Optimizer, pool: ThreadPool, seed: UInt64,
@@ -31,6 +32,7 @@ public final class Trainer {
         self.seed = seed
         self.step = step
         namedParameters = model.namedParameters
+        finiteness = GradientFinitenessCheck(parameters: namedParameters.map(\.parameter))
         owners = model.layers.enumerated().flatMap { index, layer in
             layer.parameters.map { _ in "layer \(index), \(layer)" }
         }
@@ -46,8 +48,9 @@ public final class Trainer {
         let (value, gradient) = try loss.compute(logits: logits, labels: labels, pool: pool)
         guard value.isFinite else { throw TrainingError(step: step, location: "the loss") }
         try model.backward(gradient, pool: pool)
-        for (index, entry) in namedParameters.enumerated() where !allFinite(entry.parameter.gradient) {
-            throw TrainingError(step: step, location: "the gradient of \(entry.name) (\(owners[index]))")
+        if let index = finiteness.firstNonFinite(pool: pool) {
+            throw TrainingError(step: step,
+                                location: "the gradient of \(namedParameters[index].name) (\(owners[index]))")
         }
         try optimizer.step(namedParameters, pool: pool)
         step += 1
@@ -88,17 +91,5 @@ public final class Trainer {
             start += size
         }
         return (lossSum / Double(count), Double(correct) / Double(count))
-    }
-
-    private func allFinite(_ tensor: Tensor) -> Bool {
-        tensor.withUnsafeBufferPointer { values in
-            // NaN and ±∞ are the values whose exponent bits are all ones; OR-ing the test over
-            // the elements is an integer reduction the compiler vectorises.
-            var nonFinite: UInt32 = 0
-            for value in values {
-                nonFinite |= (value.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
-            }
-            return nonFinite == 0
-        }
     }
 }

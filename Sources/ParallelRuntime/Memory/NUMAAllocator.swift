@@ -37,7 +37,23 @@ public final class NUMAAllocator: Sendable {
     ///
     /// - Throws: `AllocationError` when memory is exhausted, the size is invalid, or
     ///   `.local(node)` names a node the topology does not have.
-    public func allocate(byteCount: Int, policy: PlacementPolicy) throws(AllocationError) -> NUMABuffer {
+    public func allocate(byteCount: Int, policy: PlacementPolicy) throws(AllocationError) -> NUMABuffer<UInt8> {
+        try allocate(capacity: byteCount, of: UInt8.self, policy: policy)
+    }
+
+    /// Allocates room for `capacity` uninitialised values of `Element`, placed by `policy`.
+    ///
+    /// - Throws: `AllocationError` when memory is exhausted, the size is invalid (negative, or
+    ///   more bytes than `Int` holds: `EOVERFLOW` with `byteCount` `Int.max`), or `.local(node)`
+    ///   names a node the topology does not have.
+    public func allocate<Element: BitwiseCopyable>(
+        capacity: Int, of type: Element.Type = Element.self, policy: PlacementPolicy
+    ) throws(AllocationError) -> NUMABuffer<Element> {
+        let (byteCount, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard !overflow else {
+            throw AllocationError(byteCount: Int.max, alignment: AlignedAllocation.cacheLineAlignment,
+                                  errorNumber: EOVERFLOW)
+        }
         guard byteCount >= 0 else {
             throw AllocationError(byteCount: byteCount, alignment: 64, errorNumber: EINVAL)
         }
@@ -46,8 +62,9 @@ public final class NUMAAllocator: Sendable {
         }
         guard placesPages, byteCount >= minimumPlacedByteCount else {
             if !placesPages { Self.logFallbackOnce() }
-            let pointer = try AlignedAllocation.allocate(byteCount: byteCount)
-            return NUMABuffer(pointer: pointer, byteCount: byteCount, placement: nil, release: .aligned)
+            let memory = try AlignedAllocation.allocate(byteCount: byteCount)
+            return NUMABuffer(memory: memory, capacity: capacity, byteCount: byteCount, placement: nil,
+                              release: .aligned)
         }
         let (pointer, length) = try Self.mapAligned(byteCount: byteCount)
         switch policy {
@@ -61,7 +78,7 @@ public final class NUMAAllocator: Sendable {
         case .firstTouch:
             break
         }
-        return NUMABuffer(pointer: pointer, byteCount: byteCount, placement: policy,
+        return NUMABuffer(memory: pointer, capacity: capacity, byteCount: byteCount, placement: policy,
                           release: .mapping(length: length))
     }
 
@@ -75,12 +92,12 @@ public final class NUMAAllocator: Sendable {
     /// huge page straddling two tiles goes to whichever worker wrote first (seen in the
     /// 2-node guest of `tools/numa-vm-test`).
     public func allocateFirstTouch(byteCount: Int, tileBytes: Int,
-                                   pool: ThreadPool) throws(AllocationError) -> NUMABuffer {
+                                   pool: ThreadPool) throws(AllocationError) -> NUMABuffer<UInt8> {
         precondition(tileBytes >= 1, "first-touch tile size must be ≥ 1 byte, got \(tileBytes)")
         let buffer = try allocate(byteCount: byteCount, policy: .firstTouch)
         let base = buffer.pointer
         pool.parallelFor(0..<byteCount, grain: tileBytes) { tile in
-            (base + tile.lowerBound).initializeMemory(as: UInt8.self, repeating: 0, count: tile.count)
+            (base + tile.lowerBound).initialize(repeating: 0, count: tile.count)
         }
         return buffer
     }

@@ -7,7 +7,7 @@ import CPlatform
 /// request does not fit, a new chunk is added; when the outermost region ends, the chunks are
 /// merged into one chunk of the peak size, so the next round fits in it.
 package final class ScratchArena {
-    private var chunks: [NUMABuffer] = []
+    private var chunks: [NUMABuffer<UInt8>] = []
     /// Bytes used in the last chunk.
     private var used = 0
     /// Peak bytes needed by one outermost region (the size to merge into).
@@ -58,7 +58,7 @@ package final class ScratchArena {
                 chunks.removeLast(chunks.count - 1 - chunkIndex)
             }
         }
-        return try body(chunks[chunkIndex].pointer + offset)
+        return try body(UnsafeMutableRawPointer(chunks[chunkIndex].pointer + offset))
     }
 
     /// The node this arena's memory goes on, decided at the first allocation (on the worker's

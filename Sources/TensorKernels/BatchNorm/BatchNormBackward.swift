@@ -42,12 +42,12 @@ public func batchNormBackward(
     into inputGradient: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
     pool: ThreadPool
 ) throws {
-    let tiling = try BatchNormValidation.check(input, perChannel: ("gamma", gamma),
-                                               operation: "batchNormBackward")
-    try batchNormBackward(outputGradient, input: input, gamma: gamma, saved: saved,
-                          into: &inputGradient, gammaGradient: &gammaGradient,
-                          betaGradient: &betaGradient, pool: pool, tiling: tiling,
-                          isa: KernelISA.current.cValue)
+    try checkBackwardShapes(input, gamma: gamma, saved: saved)
+    try backwardOnCheckedShapes(outputGradient, input: input, gamma: gamma, saved: saved,
+                                into: &inputGradient, gammaGradient: &gammaGradient,
+                                betaGradient: &betaGradient, pool: pool,
+                                tiling: BatchNormTiling(shape: input.shape),
+                                isa: KernelISA.current.cValue)
 }
 
 /// The backward pass with an explicit tiling and kernel variant.
@@ -56,15 +56,33 @@ package func batchNormBackward(
     into inputGradient: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
     pool: ThreadPool, tiling: BatchNormTiling, isa: weave_isa
 ) throws {
-    let operation = "batchNormBackward"
     precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
-    precondition(input.rank < 2 || (tiling.images == input.shape[0] && tiling.channels == input.shape[1]
-                                    && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
-                 "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
-    _ = try BatchNormValidation.check(
+    BatchNormValidation.checkTiling(tiling, fits: input)
+    try checkBackwardShapes(input, gamma: gamma, saved: saved)
+    try backwardOnCheckedShapes(outputGradient, input: input, gamma: gamma, saved: saved,
+                                into: &inputGradient, gammaGradient: &gammaGradient,
+                                betaGradient: &betaGradient, pool: pool, tiling: tiling, isa: isa)
+}
+
+private let backwardOperation = "batchNormBackward"
+
+/// The input and per-channel checks of every backward entry point.
+private func checkBackwardShapes(_ input: Tensor, gamma: Tensor,
+                                 saved: BatchNormSavedStatistics) throws(ShapeError) {
+    try BatchNormValidation.check(
         input, perChannel: ("gamma", gamma), ("saved.mean", saved.mean),
                             ("saved.inverseStandardDeviation", saved.inverseStandardDeviation),
-        operation: operation)
+        operation: backwardOperation)
+}
+
+/// The backward pass once `checkBackwardShapes` has passed and `tiling` is known to fit the
+/// input: the entry points validate, then come here, so no call checks twice.
+private func backwardOnCheckedShapes(
+    _ outputGradient: Tensor, input: Tensor, gamma: Tensor, saved: BatchNormSavedStatistics,
+    into inputGradient: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
+    pool: ThreadPool, tiling: BatchNormTiling, isa: weave_isa
+) throws {
+    let operation = backwardOperation
     try ShapeError.check(outputGradient.shape, equals: input.shape, operation: operation)
     try BatchNormValidation.checkOutput(inputGradient, input.shape, name: "inputGradient",
                                         operation: operation)

@@ -46,14 +46,14 @@ public func batchNormForwardTraining(
     runningVariance: inout Tensor, momentum: Float = 0.1, epsilon: Float = 1e-5,
     into output: inout Tensor, saved: inout BatchNormSavedStatistics, pool: ThreadPool
 ) throws {
-    let tiling = try BatchNormValidation.check(
+    try BatchNormValidation.check(
         input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                            ("runningVariance", runningVariance),
-        operation: "batchNormForwardTraining")
-    try batchNormForwardTraining(input, gamma: gamma, beta: beta, runningMean: &runningMean,
-                                 runningVariance: &runningVariance, momentum: momentum,
-                                 epsilon: epsilon, into: &output, saved: &saved, pool: pool,
-                                 tiling: tiling, isa: KernelISA.current.cValue)
+                            ("runningVariance", runningVariance), operation: forwardTrainingOperation)
+    try forwardTrainingOnCheckedShapes(input, gamma: gamma, beta: beta, runningMean: &runningMean,
+                                       runningVariance: &runningVariance, momentum: momentum,
+                                       epsilon: epsilon, into: &output, saved: &saved, pool: pool,
+                                       tiling: BatchNormTiling(shape: input.shape),
+                                       isa: KernelISA.current.cValue)
 }
 
 /// The training forward pass with an explicit tiling and kernel variant (tests check that the
@@ -64,16 +64,30 @@ package func batchNormForwardTraining(
     into output: inout Tensor, saved: inout BatchNormSavedStatistics, pool: ThreadPool,
     tiling: BatchNormTiling, isa: weave_isa
 ) throws {
-    let operation = "batchNormForwardTraining"
+    precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
+    BatchNormValidation.checkTiling(tiling, fits: input)
+    try BatchNormValidation.check(
+        input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                            ("runningVariance", runningVariance), operation: forwardTrainingOperation)
+    try forwardTrainingOnCheckedShapes(input, gamma: gamma, beta: beta, runningMean: &runningMean,
+                                       runningVariance: &runningVariance, momentum: momentum,
+                                       epsilon: epsilon, into: &output, saved: &saved, pool: pool,
+                                       tiling: tiling, isa: isa)
+}
+
+private let forwardTrainingOperation = "batchNormForwardTraining"
+
+/// The training forward pass once `BatchNormValidation.check` has passed and `tiling` is known
+/// to fit the input: the entry points validate, then come here, so no call checks twice.
+private func forwardTrainingOnCheckedShapes(
+    _ input: Tensor, gamma: Tensor, beta: Tensor, runningMean: inout Tensor,
+    runningVariance: inout Tensor, momentum: Float, epsilon: Float,
+    into output: inout Tensor, saved: inout BatchNormSavedStatistics, pool: ThreadPool,
+    tiling: BatchNormTiling, isa: weave_isa
+) throws {
+    let operation = forwardTrainingOperation
     precondition(momentum >= 0 && momentum <= 1, "batch-norm momentum must be in [0, 1], got \(momentum)")
     precondition(epsilon > 0, "batch-norm epsilon must be > 0, got \(epsilon)")
-    precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
-    precondition(input.rank < 2 || (tiling.images == input.shape[0] && tiling.channels == input.shape[1]
-                                    && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
-                 "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
-    _ = try BatchNormValidation.check(
-        input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                            ("runningVariance", runningVariance), operation: operation)
     let n = tiling.valuesPerChannel
     guard n > 1 else {
         throw ShapeError(operation: operation, expected: [2, input.shape[1]], actual: input.shape,
@@ -175,9 +189,10 @@ package func batchNormForwardInference(
     let operation = "batchNormForwardInference"
     precondition(epsilon > 0, "batch-norm epsilon must be > 0, got \(epsilon)")
     precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
-    let tiling = try BatchNormValidation.check(
+    try BatchNormValidation.check(
         input, perChannel: ("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                             ("runningVariance", runningVariance), operation: operation)
+    let tiling = BatchNormTiling(shape: input.shape)
     try BatchNormValidation.checkOutput(output, input.shape, name: "output", operation: operation)
     let y = try output.uniqueElements()
     let x = input.unsafeElements, g = gamma.unsafeElements, b = beta.unsafeElements

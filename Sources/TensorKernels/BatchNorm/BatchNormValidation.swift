@@ -1,13 +1,14 @@
 /// Shape checks shared by the batch-norm entry points.
 enum BatchNormValidation {
-    /// Checks that `input` is [N, C, spatial…] and that every per-channel tensor has shape [C];
-    /// returns the tiling for `input`'s shape.
+    /// Checks that `input` is [N, C, spatial…] and that every per-channel tensor has shape [C].
+    /// Each entry point calls it once, before anything reads `input.shape[1]` (the tiling
+    /// included).
     @inline(__always)
     static func check(_ input: Tensor, perChannel first: (name: String, tensor: Tensor),
                       _ second: (name: String, tensor: Tensor)? = nil,
                       _ third: (name: String, tensor: Tensor)? = nil,
                       _ fourth: (name: String, tensor: Tensor)? = nil,
-                      operation: String) throws(ShapeError) -> BatchNormTiling {
+                      operation: String) throws(ShapeError) {
         guard input.rank >= 2 else {
             throw ShapeError(operation: operation, expected: [-1, -1], actual: input.shape,
                              detail: "input must be [N, C] or [N, C, H, W] (−1: any size)")
@@ -24,7 +25,15 @@ enum BatchNormValidation {
         try checkOne(second)
         try checkOne(third)
         try checkOne(fourth)
-        return BatchNormTiling(shape: input.shape)
+    }
+
+    /// Traps unless `tiling` was made for `input`'s shape (the forms that take a tiling are for
+    /// tests; a tiling of another shape would read and write out of bounds). Inputs of rank < 2
+    /// are left to `check`, which throws for them.
+    static func checkTiling(_ tiling: BatchNormTiling, fits input: Tensor) {
+        precondition(input.rank < 2 || (tiling.images == input.shape[0] && tiling.channels == input.shape[1]
+                                        && tiling.planeSize == input.shape.dropFirst(2).reduce(1, *)),
+                     "tiling for \(tiling.images)×\(tiling.channels)×\(tiling.planeSize) used on \(input.shape)")
     }
 
     /// Checks that a tensor written by an `into:` form has the shape the call produces.

@@ -35,22 +35,24 @@ public func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Tens
                            computesBiasGradient: Bool = true,
                            pool: ThreadPool) throws -> Conv2dGradients {
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: "conv2dBackward")
+                                      configuration: configuration, operation: backwardOperation)
     var inputGradient = computesInputGradient
         ? try Tensor(uninitializedShape: geometry.inputShape) { _ in } : nil
     var weightGradient = try Tensor(uninitializedShape: geometry.weightShape) { _ in }
     var biasGradient = computesBiasGradient
         ? try Tensor(uninitializedShape: [geometry.outputChannels]) { _ in } : nil
-    try conv2dBackward(outputGradient, input: input, weight: weight, configuration: configuration,
-                       inputGradient: &inputGradient, weightGradient: &weightGradient,
-                       biasGradient: &biasGradient, pool: pool)
+    try backwardOnCheckedGeometry(outputGradient, input: input, weight: weight, geometry: geometry,
+                                  inputGradient: &inputGradient, weightGradient: &weightGradient,
+                                  biasGradient: &biasGradient, pool: pool,
+                                  algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                  isa: KernelISA.current.cValue)
     return Conv2dGradients(input: inputGradient, weight: weightGradient, bias: biasGradient)
 }
 
 /// 2-D convolution, backward, into existing tensors: as
 /// `conv2dBackward(_:input:weight:configuration:…:pool:)`, but overwrites the given gradients,
 /// reusing their memory when not shared. A nil `inputGradient` or `biasGradient` is not
-/// computed (and stays nil).
+/// computed (and stays nil). After a thrown error the given tensors are still in place.
 ///
 /// - Throws: `ShapeError` if the shapes do not fit, or a gradient tensor does not have the
 ///   shape of what it is the gradient of ([N, C, H, W], [O, C, KH, KW], [O]); `AllocationError`.
@@ -59,12 +61,12 @@ public func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Tens
                            inputGradient: inout Tensor?, weightGradient: inout Tensor,
                            biasGradient: inout Tensor?, pool: ThreadPool) throws {
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: "conv2dBackward")
-    try conv2dBackward(outputGradient, input: input, weight: weight, configuration: configuration,
-                       inputGradient: &inputGradient, weightGradient: &weightGradient,
-                       biasGradient: &biasGradient, pool: pool,
-                       algorithm: Conv2dAlgorithm.preferred(for: geometry),
-                       isa: KernelISA.current.cValue)
+                                      configuration: configuration, operation: backwardOperation)
+    try backwardOnCheckedGeometry(outputGradient, input: input, weight: weight, geometry: geometry,
+                                  inputGradient: &inputGradient, weightGradient: &weightGradient,
+                                  biasGradient: &biasGradient, pool: pool,
+                                  algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                  isa: KernelISA.current.cValue)
 }
 
 /// The backward pass with an explicit algorithm and kernel variant.
@@ -73,60 +75,50 @@ package func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Ten
                             weightGradient: inout Tensor, biasGradient: inout Tensor?,
                             pool: ThreadPool, algorithm: Conv2dAlgorithm,
                             isa: weave_isa) throws {
-    let operation = "conv2dBackward"
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: operation)
+                                      configuration: configuration, operation: backwardOperation)
+    try backwardOnCheckedGeometry(outputGradient, input: input, weight: weight, geometry: geometry,
+                                  inputGradient: &inputGradient, weightGradient: &weightGradient,
+                                  biasGradient: &biasGradient, pool: pool, algorithm: algorithm,
+                                  isa: isa)
+}
+
+private let backwardOperation = "conv2dBackward"
+
+/// The backward pass once `geometry` has validated the input and weight: every entry point
+/// builds the geometry once and comes here, which checks only the gradient tensors.
+private func backwardOnCheckedGeometry(_ outputGradient: Tensor, input: Tensor, weight: Tensor,
+                                       geometry: Conv2dGeometry, inputGradient: inout Tensor?,
+                                       weightGradient: inout Tensor, biasGradient: inout Tensor?,
+                                       pool: ThreadPool, algorithm: Conv2dAlgorithm,
+                                       isa: weave_isa) throws {
+    let operation = backwardOperation
     try Conv2dGeometry.check(outputGradient.shape, is: geometry.outputDimensions,
                              operation: operation + " (output gradient)")
     try Conv2dGeometry.check(weightGradient.shape, is: geometry.weightDimensions,
                              operation: operation + " (weight gradient)")
-    try weightGradient.makeUnique()
-    if var gradient = inputGradient {
-        inputGradient = nil  // drop our reference so the storage can be unique
-        try Conv2dGeometry.check(gradient.shape, is: geometry.inputDimensions,
+    let dw = try weightGradient.uniqueElements()
+    if let shape = inputGradient?.shape {
+        try Conv2dGeometry.check(shape, is: geometry.inputDimensions,
                                  operation: operation + " (input gradient)")
-        try gradient.makeUnique()
-        inputGradient = gradient
     }
-    if var gradient = biasGradient {
-        biasGradient = nil
-        try Conv2dGeometry.check(gradient.shape, isVectorOf: geometry.outputChannels,
+    let dx = try inputGradient.uniqueElements()
+    if let shape = biasGradient?.shape {
+        try Conv2dGeometry.check(shape, isVectorOf: geometry.outputChannels,
                                  operation: operation + " (bias gradient)")
-        try gradient.makeUnique()
-        biasGradient = gradient
     }
-    try input.withUnsafeBufferPointer { x in
-        try weight.withUnsafeBufferPointer { w in
-            try outputGradient.withUnsafeBufferPointer { dy in
-                try weightGradient.withUnsafeMutableBufferPointer { dw in
-                    try withOptionalMutableBuffer(&inputGradient) { dx in
-                        try withOptionalMutableBuffer(&biasGradient) { db in
-                            guard let x = x.baseAddress, let w = w.baseAddress,
-                                  let dy = dy.baseAddress, let dw = dw.baseAddress else { return }
-                            switch algorithm {
-                            case .direct:
-                                try DirectConv2d(geometry: geometry, isa: isa).backward(
-                                    input: x, weight: w, outputGradient: dy, inputGradient: dx,
-                                    weightGradient: dw, biasGradient: db, pool: pool)
-                            case .im2colGEMM:
-                                try Im2colConv2d(geometry: geometry, isa: isa).backward(
-                                    input: x, weight: w, outputGradient: dy, inputGradient: dx,
-                                    weightGradient: dw, biasGradient: db, pool: pool)
-                            }
-                        }
-                    }
-                }
-            }
+    let db = try biasGradient.uniqueElements()
+    let x = input.unsafeElements, w = weight.unsafeElements, dy = outputGradient.unsafeElements
+    try withExtendedLifetime((input, weight, outputGradient)) {
+        switch algorithm {
+        case .direct:
+            try DirectConv2d(geometry: geometry, isa: isa).backward(
+                input: x, weight: w, outputGradient: dy, inputGradient: dx,
+                weightGradient: dw, biasGradient: db, pool: pool)
+        case .im2colGEMM:
+            try Im2colConv2d(geometry: geometry, isa: isa).backward(
+                input: x, weight: w, outputGradient: dy, inputGradient: dx,
+                weightGradient: dw, biasGradient: db, pool: pool)
         }
     }
-}
-
-/// Calls `body` with the mutable base address of `tensor`'s elements, or nil when there is
-/// no tensor.
-func withOptionalMutableBuffer<R>(_ tensor: inout Tensor?,
-                                  _ body: (UnsafeMutablePointer<Float>?) throws -> R) rethrows -> R {
-    guard var unwrapped = tensor else { return try body(nil) }
-    tensor = nil  // keep the storage uniquely referenced while writing
-    defer { tensor = unwrapped }
-    return try unwrapped.withUnsafeMutableBufferPointer { try body($0.baseAddress) }
 }

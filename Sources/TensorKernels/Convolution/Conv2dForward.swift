@@ -15,10 +15,12 @@ public func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil,
                           configuration: Conv2dConfiguration = Conv2dConfiguration(),
                           pool: ThreadPool) throws -> Tensor {
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: "conv2dForward")
+                                      configuration: configuration, operation: forwardOperation)
     var output = try Tensor(uninitializedShape: geometry.outputShape) { _ in }
-    try conv2dForward(input, weight: weight, bias: bias, configuration: configuration,
-                      into: &output, pool: pool)
+    try forwardOnCheckedGeometry(input, weight: weight, bias: bias, geometry: geometry,
+                                 into: &output, pool: pool,
+                                 algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                 isa: KernelISA.current.cValue)
     return output
 }
 
@@ -34,11 +36,11 @@ public func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil,
                           configuration: Conv2dConfiguration = Conv2dConfiguration(),
                           into output: inout Tensor, pool: ThreadPool) throws {
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: "conv2dForward")
-    try conv2dForward(input, weight: weight, bias: bias, configuration: configuration,
-                      into: &output, pool: pool,
-                      algorithm: Conv2dAlgorithm.preferred(for: geometry),
-                      isa: KernelISA.current.cValue)
+                                      configuration: configuration, operation: forwardOperation)
+    try forwardOnCheckedGeometry(input, weight: weight, bias: bias, geometry: geometry,
+                                 into: &output, pool: pool,
+                                 algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                 isa: KernelISA.current.cValue)
 }
 
 /// The forward pass with an explicit algorithm and kernel variant (tests check that the
@@ -47,39 +49,37 @@ package func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor?,
                            configuration: Conv2dConfiguration, into output: inout Tensor,
                            pool: ThreadPool, algorithm: Conv2dAlgorithm,
                            isa: weave_isa) throws {
-    let operation = "conv2dForward"
     let geometry = try Conv2dGeometry(input: input.shape, weight: weight.shape,
-                                      configuration: configuration, operation: operation)
-    if let bias {
-        try Conv2dGeometry.check(bias.shape, isVectorOf: geometry.outputChannels,
-                                 operation: operation + " (bias)")
-    }
-    try Conv2dGeometry.check(output.shape, is: geometry.outputDimensions,
-                             operation: operation + "(into:)")
-    try output.makeUnique()
-    try input.withUnsafeBufferPointer { x in
-        try weight.withUnsafeBufferPointer { w in
-            try withOptionalBuffer(bias) { b in
-                try output.withUnsafeMutableBufferPointer { y in
-                    guard let y = y.baseAddress, let x = x.baseAddress,
-                          let w = w.baseAddress else { return }
-                    switch algorithm {
-                    case .direct:
-                        try DirectConv2d(geometry: geometry, isa: isa)
-                            .forward(input: x, weight: w, bias: b, output: y, pool: pool)
-                    case .im2colGEMM:
-                        try Im2colConv2d(geometry: geometry, isa: isa)
-                            .forward(input: x, weight: w, bias: b, output: y, pool: pool)
-                    }
-                }
-            }
-        }
-    }
+                                      configuration: configuration, operation: forwardOperation)
+    try forwardOnCheckedGeometry(input, weight: weight, bias: bias, geometry: geometry,
+                                 into: &output, pool: pool, algorithm: algorithm, isa: isa)
 }
 
-/// Calls `body` with the base address of `tensor`'s elements, or nil when there is no tensor.
-func withOptionalBuffer<R>(_ tensor: Tensor?,
-                           _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
-    guard let tensor else { return try body(nil) }
-    return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
+private let forwardOperation = "conv2dForward"
+
+/// The forward pass once `geometry` has validated the input and weight: every entry point
+/// builds the geometry once and comes here, which checks only what the geometry does not
+/// cover (the bias and the output).
+private func forwardOnCheckedGeometry(_ input: Tensor, weight: Tensor, bias: Tensor?,
+                                      geometry: Conv2dGeometry, into output: inout Tensor,
+                                      pool: ThreadPool, algorithm: Conv2dAlgorithm,
+                                      isa: weave_isa) throws {
+    if let bias {
+        try Conv2dGeometry.check(bias.shape, isVectorOf: geometry.outputChannels,
+                                 operation: forwardOperation + " (bias)")
+    }
+    try Conv2dGeometry.check(output.shape, is: geometry.outputDimensions,
+                             operation: forwardOperation + "(into:)")
+    let y = try output.uniqueElements()
+    let x = input.unsafeElements, w = weight.unsafeElements, b = bias.unsafeElements
+    try withExtendedLifetime((input, weight, bias)) {
+        switch algorithm {
+        case .direct:
+            try DirectConv2d(geometry: geometry, isa: isa)
+                .forward(input: x, weight: w, bias: b, output: y, pool: pool)
+        case .im2colGEMM:
+            try Im2colConv2d(geometry: geometry, isa: isa)
+                .forward(input: x, weight: w, bias: b, output: y, pool: pool)
+        }
+    }
 }

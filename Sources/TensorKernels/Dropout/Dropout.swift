@@ -151,7 +151,7 @@ package func dropoutBackward(_ outputGradient: Tensor, mask: DropoutMask,
     guard let storage = mask.storage else {
         preconditionFailure("a dropout mask of kind .bits has no storage")
     }
-    let words = UnsafePointer(storage.words)
+    let words = UnsafePointer(storage.pointer)
     let scale = mask.scale
     let count = mask.count
     outputGradient.withUnsafeBufferPointer { source in

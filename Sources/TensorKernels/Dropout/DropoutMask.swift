@@ -25,7 +25,9 @@ public struct DropoutMask: Sendable {
     /// The factor applied to kept elements: `1 / (1 − p)` in `Float` (1 for `identity`, 0 for
     /// `dropAll`).
     public private(set) var scale: Float
-    package private(set) var storage: DropoutMaskStorage?
+    /// The bit words (`.bits` only); replaced only when too small or shared with a copy of
+    /// this mask.
+    package private(set) var storage: NUMABuffer<UInt64>?
 
     /// An empty identity mask (a placeholder to pass to `dropoutForward(_:into:mask:…)`).
     public init() {
@@ -46,7 +48,7 @@ public struct DropoutMask: Sendable {
         case .dropAll: return false
         case .bits:
             guard let storage else { return false }
-            return (storage.words[index >> 6] >> UInt64(index & 63)) & 1 == 1
+            return (storage.pointer[index >> 6] >> UInt64(index & 63)) & 1 == 1
         }
     }
 
@@ -58,7 +60,7 @@ public struct DropoutMask: Sendable {
         case .bits:
             guard let storage else { return 0 }
             var total = 0
-            for j in 0..<Self.wordCount(count) { total += storage.words[j].nonzeroBitCount }
+            for j in 0..<Self.wordCount(count) { total += storage.pointer[j].nonzeroBitCount }
             return total
         }
     }
@@ -80,30 +82,11 @@ public struct DropoutMask: Sendable {
                               scale: Float) throws(AllocationError) -> UnsafeMutablePointer<UInt64> {
         let words = Self.wordCount(count)
         if storage == nil || !isKnownUniquelyReferenced(&storage!) || storage!.capacity < words {
-            storage = try DropoutMaskStorage(capacity: words)
+            // First touch: the forward pass writes the words tile by tile on the pool, and
+            // backward reads them with the same tiles.
+            storage = try NUMAAllocator.system.allocate(capacity: words, of: UInt64.self, policy: .firstTouch)
         }
         set(kind: .bits, shape: shape, count: count, probability: probability, scale: scale)
-        return storage!.words
+        return storage!.pointer
     }
-}
-
-/// The 64-byte aligned words of a `DropoutMask` (from `AlignedAllocation`).
-package final class DropoutMaskStorage {
-    package let words: UnsafeMutablePointer<UInt64>
-    package let capacity: Int
-
-    init(capacity: Int) throws(AllocationError) {
-        let raw = try AlignedAllocation.allocate(byteCount: max(capacity, 1) * 8)
-        words = raw.bindMemory(to: UInt64.self, capacity: max(capacity, 1))
-        self.capacity = capacity
-    }
-
-    deinit {
-        AlignedAllocation.deallocate(UnsafeMutableRawPointer(words))
-    }
-}
-
-extension DropoutMaskStorage: @unchecked Sendable {
-    // Safe because: the words are written only by `dropoutForward` while the mask holding this
-    // storage is its sole owner (`isKnownUniquelyReferenced`); shared storage is only read.
 }

@@ -10,7 +10,8 @@ public struct MaxPool2dIndices: Sendable {
     public private(set) var outputShape: [Int]
     /// The number of indices (output elements).
     public private(set) var count: Int
-    var storage: Int32Storage?
+    /// The indices; replaced only when too small or shared with a copy of these indices.
+    var storage: NUMABuffer<Int32>?
 
     /// Empty indices (a placeholder to pass to the `into:` form of `maxPool2dForward`).
     public init() {
@@ -39,32 +40,13 @@ public struct MaxPool2dIndices: Sendable {
         -> UnsafeMutablePointer<Int32> {
         let count = outputShape.reduce(1, *)  // four elements, no allocation
         if storage == nil || !isKnownUniquelyReferenced(&storage!) || storage!.capacity < count {
-            storage = try Int32Storage(capacity: count)
+            // First touch: the forward pass writes the indices plane by plane on the pool, and
+            // backward reads them with the same tiles.
+            storage = try NUMAAllocator.system.allocate(capacity: count, of: Int32.self, policy: .firstTouch)
         }
         self.inputShape = inputShape
         self.outputShape = outputShape
         self.count = count
         return storage!.pointer
     }
-}
-
-/// A 64-byte aligned buffer of `Int32` (from `AlignedAllocation`).
-final class Int32Storage {
-    let pointer: UnsafeMutablePointer<Int32>
-    let capacity: Int
-
-    init(capacity: Int) throws(AllocationError) {
-        let raw = try AlignedAllocation.allocate(byteCount: max(capacity, 1) * 4)
-        pointer = raw.bindMemory(to: Int32.self, capacity: max(capacity, 1))
-        self.capacity = capacity
-    }
-
-    deinit {
-        AlignedAllocation.deallocate(UnsafeMutableRawPointer(pointer))
-    }
-}
-
-extension Int32Storage: @unchecked Sendable {
-    // Safe because: the buffer is written only by `maxPool2dForward` while the indices holding
-    // it are its sole owner (`isKnownUniquelyReferenced`); shared storage is only read.
 }

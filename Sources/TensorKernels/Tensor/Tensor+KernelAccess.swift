@@ -34,3 +34,17 @@ extension Tensor {
         return try uniqueElements()
     }
 }
+
+extension Optional where Wrapped == Tensor {
+    /// `Tensor.unsafeElements` of the tensor, or nil when there is none (an optional bias).
+    /// The same lifetime rule applies.
+    package var unsafeElements: UnsafePointer<Float>? { self?.unsafeElements }
+
+    /// `Tensor.uniqueElements()` of the tensor, or nil when there is none (a gradient the caller
+    /// did not ask for). The tensor is made unique where it lies, inside the optional: unwrapping
+    /// it into a local first would hold a second reference and force a copy every call.
+    /// - Throws: `AllocationError` if the copy cannot be allocated.
+    package mutating func uniqueElements() throws(AllocationError) -> UnsafeMutablePointer<Float>? {
+        try self?.uniqueElements()
+    }
+}

@@ -10,20 +10,15 @@ package final class TensorStorage {
     /// Elements the buffer holds.
     package let capacity: Int
     /// The memory; released with the storage.
-    private let buffer: NUMABuffer
+    private let buffer: NUMABuffer<Float>
 
     /// Uninitialised storage for `capacity` elements (not zero-filled), placed by `placement`:
     /// by default `.firstTouch`, so the pages of a tensor that a kernel writes tile by tile in
     /// parallel land on the nodes of the workers that write them. Small buffers and machines
     /// without libnuma get plain aligned memory (see `NUMAAllocator`).
     package init(capacity: Int, placement: PlacementPolicy = .firstTouch) throws(AllocationError) {
-        let (byteCount, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        guard !overflow else {
-            throw AllocationError(byteCount: Int.max, alignment: AlignedAllocation.cacheLineAlignment,
-                                  errorNumber: 75)  // EOVERFLOW
-        }
-        buffer = try NUMAAllocator.system.allocate(byteCount: byteCount, policy: placement)
-        pointer = buffer.pointer.bindMemory(to: Float.self, capacity: capacity)
+        buffer = try NUMAAllocator.system.allocate(capacity: capacity, of: Float.self, policy: placement)
+        pointer = buffer.pointer
         self.capacity = capacity
     }
 

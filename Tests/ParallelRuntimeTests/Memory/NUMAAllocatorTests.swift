@@ -19,7 +19,7 @@ struct NUMAAllocatorTests {
         let byteCount = 5 << 20 + 123
         let buffer = try allocator.allocate(byteCount: byteCount, policy: policy)
         #expect(Int(bitPattern: buffer.pointer) % (2 << 20) == 0)
-        buffer.pointer.initializeMemory(as: UInt8.self, repeating: 7, count: byteCount)
+        buffer.pointer.initialize(repeating: 7, count: byteCount)
         guard allocator.placesPages else { return }
         #expect(buffer.placement == policy)
         let nodes = try #require(PagePlacement.nodes(of: buffer.pointer, byteCount: byteCount))
@@ -37,7 +37,7 @@ struct NUMAAllocatorTests {
         let buffer = try allocator.allocate(byteCount: 1 << 20, policy: .firstTouch)
         let nodes = try #require(PagePlacement.nodes(of: buffer.pointer, byteCount: 1 << 20))
         #expect(nodes.allSatisfy { $0 < 0 })
-        buffer.pointer.storeBytes(of: 1, as: UInt8.self)
+        buffer.pointer.initialize(to: 1)
         let after = try #require(PagePlacement.nodes(of: buffer.pointer, byteCount: 1))
         #expect(after[0] >= 0)
     }
@@ -48,7 +48,7 @@ struct NUMAAllocatorTests {
         let byteCount = 3 << 20 + 4096 * 3 + 17
         let buffer = try NUMAAllocator.system.allocateFirstTouch(byteCount: byteCount, tileBytes: 64 << 10,
                                                                 pool: pool)
-        let bytes = buffer.pointer.assumingMemoryBound(to: UInt8.self)
+        let bytes = buffer.pointer
         #expect((0..<byteCount).allSatisfy { bytes[$0] == 0 })
         if NUMAAllocator.system.placesPages {
             let nodes = try #require(PagePlacement.nodes(of: buffer.pointer, byteCount: byteCount))
@@ -61,6 +61,30 @@ struct NUMAAllocatorTests {
         let buffer = try NUMAAllocator.system.allocate(byteCount: 1000, policy: .interleaved)
         #expect(buffer.placement == nil)
         #expect(Int(bitPattern: buffer.pointer) % 64 == 0)
+    }
+
+    @Test("Typed buffers hold their element count, aligned as byte buffers are")
+    func typedBuffers() throws {
+        let allocator = NUMAAllocator.system
+        let small = try allocator.allocate(capacity: 1000, of: Int32.self, policy: .firstTouch)
+        #expect(small.capacity == 1000 && small.byteCount == 4000)
+        #expect(Int(bitPattern: small.pointer) % 64 == 0)
+        small.pointer.initialize(repeating: -1, count: small.capacity)
+        #expect(small.pointer[999] == -1)
+        let large = try allocator.allocate(capacity: 1 << 20, of: UInt64.self, policy: .firstTouch)
+        #expect(large.byteCount == 8 << 20)
+        #expect(Int(bitPattern: large.pointer) % (2 << 20) == 0)
+        let empty = try allocator.allocate(capacity: 0, of: UInt64.self, policy: .firstTouch)
+        #expect(empty.capacity == 0 && empty.byteCount == 0)
+    }
+
+    @Test("A typed request whose byte count overflows is EOVERFLOW, naming Int.max bytes")
+    func typedOverflowThrows() {
+        #expect {
+            try NUMAAllocator.system.allocate(capacity: Int.max / 4, of: UInt64.self, policy: .firstTouch)
+        } throws: { error in
+            error as? AllocationError == AllocationError(byteCount: Int.max, alignment: 64, errorNumber: EOVERFLOW)
+        }
     }
 
     @Test("Bad requests are errors, not crashes")

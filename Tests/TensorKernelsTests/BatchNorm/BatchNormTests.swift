@@ -289,6 +289,88 @@ struct BatchNormTests {
         }
     }
 
+    @Test("Each bad input is reported once, in the same words, by every entry point")
+    func shapeErrorMessages() throws {
+        let pool = ThreadPool(threads: 1)
+        let input = try Tensor(zeros: [4, 3, 2, 2])
+        let three = try Tensor(repeating: 1, shape: [3]), four = try Tensor(repeating: 1, shape: [4])
+        var runningMean = three, runningVariance = three, wrongMean = four
+        let perChannel = "must have one value per channel of input [4, 3, 2, 2]"
+        func expectMessage(_ message: String, sourceLocation: SourceLocation = #_sourceLocation,
+                           _ body: () throws -> Void) {
+            #expect(sourceLocation: sourceLocation) { try body() } throws: { error in
+                (error as? ShapeError)?.description == message
+            }
+        }
+        expectMessage("batchNormForwardTraining: expected shape [3], got [4] (beta \(perChannel))") {
+            _ = try batchNormForwardTraining(input, gamma: three, beta: four, runningMean: &runningMean,
+                                             runningVariance: &runningVariance, pool: pool)
+        }
+        expectMessage("batchNormForwardTraining: expected shape [3], got [4] (runningVariance \(perChannel))") {
+            _ = try batchNormForwardTraining(input, gamma: three, beta: three, runningMean: &runningMean,
+                                             runningVariance: &wrongMean, pool: pool)
+        }
+        expectMessage("batchNormForwardTraining: expected shape [-1, -1], got [5] "
+                      + "(input must be [N, C] or [N, C, H, W] (−1: any size))") {
+            _ = try batchNormForwardTraining(try Tensor(zeros: [5]), gamma: three, beta: three,
+                                             runningMean: &runningMean, runningVariance: &runningVariance,
+                                             pool: pool)
+        }
+        expectMessage("batchNormForwardTraining: expected shape [2, 3], got [1, 3] "
+                      + "(training needs more than one value per channel, got 1)") {
+            _ = try batchNormForwardTraining(try Tensor(zeros: [1, 3]), gamma: three, beta: three,
+                                             runningMean: &runningMean, runningVariance: &runningVariance,
+                                             pool: pool)
+        }
+        var wrongOutput = try Tensor(zeros: [4, 3, 2, 3])
+        var saved = BatchNormSavedStatistics()
+        expectMessage("batchNormForwardTraining: expected shape [4, 3, 2, 2], got [4, 3, 2, 3] "
+                      + "(output must have the input's shape)") {
+            try batchNormForwardTraining(input, gamma: three, beta: three, runningMean: &runningMean,
+                                         runningVariance: &runningVariance, into: &wrongOutput,
+                                         saved: &saved, pool: pool)
+        }
+        expectMessage("batchNormForwardInference: expected shape [3], got [4] (runningMean \(perChannel))") {
+            _ = try batchNormForwardInference(input, gamma: three, beta: three, runningMean: four,
+                                              runningVariance: three, pool: pool)
+        }
+        let (_, goodSaved) = try batchNormForwardTraining(input, gamma: three, beta: three,
+                                                          runningMean: &runningMean,
+                                                          runningVariance: &runningVariance, pool: pool)
+        expectMessage("batchNormBackward: expected shape [4, 3, 2, 2], got [4, 3, 4]") {
+            _ = try batchNormBackward(try Tensor(zeros: [4, 3, 4]), input: input, gamma: three,
+                                      saved: goodSaved, pool: pool)
+        }
+        expectMessage("batchNormBackward: expected shape [3], got [4] (gamma \(perChannel))") {
+            _ = try batchNormBackward(input, input: input, gamma: four, saved: goodSaved, pool: pool)
+        }
+        expectMessage("batchNormBackward: expected shape [3], got [0] (saved.mean \(perChannel))") {
+            _ = try batchNormBackward(input, input: input, gamma: three, saved: BatchNormSavedStatistics(),
+                                      pool: pool)
+        }
+        var dx = try Tensor(zeros: [4, 3, 2, 3]), dGamma = three, dBeta = three
+        expectMessage("batchNormBackward: expected shape [4, 3, 2, 2], got [4, 3, 2, 3] "
+                      + "(inputGradient must have the input's shape)") {
+            try batchNormBackward(input, input: input, gamma: three, saved: goodSaved, into: &dx,
+                                  gammaGradient: &dGamma, betaGradient: &dBeta, pool: pool)
+        }
+        // The forms with an explicit tiling check the same things.
+        let tiling = BatchNormTiling(shape: input.shape)
+        var output = input
+        expectMessage("batchNormForwardTraining: expected shape [3], got [4] (runningMean \(perChannel))") {
+            try batchNormForwardTraining(input, gamma: three, beta: three, runningMean: &wrongMean,
+                                         runningVariance: &runningVariance, momentum: 0.1, epsilon: 1e-5,
+                                         into: &output, saved: &saved, pool: pool, tiling: tiling,
+                                         isa: KernelISA.current.cValue)
+        }
+        var inputGradient = input
+        expectMessage("batchNormBackward: expected shape [3], got [0] (saved.mean \(perChannel))") {
+            try batchNormBackward(input, input: input, gamma: three, saved: BatchNormSavedStatistics(),
+                                  into: &inputGradient, gammaGradient: &dGamma, betaGradient: &dBeta,
+                                  pool: pool, tiling: tiling, isa: KernelISA.current.cValue)
+        }
+    }
+
     @Test("A momentum outside [0, 1] stops the process")
     func badMomentum() async {
         await #expect(processExitsWith: .failure) {

@@ -254,6 +254,123 @@ struct Conv2dTests {
         #expect(gradients.bias?.scalars == [0, 0, 0])
     }
 
+    @Test("Each bad input is reported in the same words by every entry point")
+    func shapeErrorMessages() throws {
+        let pool = ThreadPool(threads: 1)
+        let x = try Tensor(zeros: [2, 3, 8, 8])
+        let w = try Tensor(zeros: [4, 3, 3, 3])
+        let dy = try Tensor(zeros: [2, 4, 6, 6])
+        func expectMessage(_ message: String, sourceLocation: SourceLocation = #_sourceLocation,
+                           _ body: () throws -> Void) {
+            #expect(sourceLocation: sourceLocation) { try body() } throws: { error in
+                (error as? ShapeError)?.description == message
+            }
+        }
+        expectMessage("conv2dForward: expected shape [4, 3, 3, 3], got [4, 2, 3, 3] "
+                      + "(weight has 2 input channels, the input has 3)") {
+            _ = try conv2dForward(x, weight: Tensor(zeros: [4, 2, 3, 3]), pool: pool)
+        }
+        expectMessage("conv2dForward: expected shape [-1, -1, -1, -1], got [3, 8, 8] (input must be [N, C, H, W])") {
+            _ = try conv2dForward(Tensor(zeros: [3, 8, 8]), weight: w, pool: pool)
+        }
+        expectMessage("conv2dForward: expected shape [1, 1], got [0, 0] (stride must be ≥ 1)") {
+            var output = try Tensor(zeros: [2, 4, 6, 6])
+            try conv2dForward(x, weight: w, configuration: Conv2dConfiguration(stride: 0), into: &output,
+                              pool: pool)
+        }
+        expectMessage("conv2dForward (bias): expected shape [4], got [3]") {
+            _ = try conv2dForward(x, weight: w, bias: Tensor(zeros: [3]), pool: pool)
+        }
+        expectMessage("conv2dForward(into:): expected shape [2, 4, 6, 6], got [2, 4, 6, 7]") {
+            var output = try Tensor(zeros: [2, 4, 6, 7])
+            try conv2dForward(x, weight: w, into: &output, pool: pool)
+        }
+        expectMessage("conv2dBackward: expected shape [0, 0], got [-1, -1] (padding must be ≥ 0)") {
+            _ = try conv2dBackward(dy, input: x, weight: w, configuration: Conv2dConfiguration(padding: -1),
+                                   pool: pool)
+        }
+        expectMessage("conv2dBackward (output gradient): expected shape [2, 4, 6, 6], got [2, 4, 6, 5]") {
+            _ = try conv2dBackward(Tensor(zeros: [2, 4, 6, 5]), input: x, weight: w, pool: pool)
+        }
+        var dx: Tensor? = try Tensor(zeros: [2, 3, 8, 7]), dw = w, db: Tensor? = nil
+        expectMessage("conv2dBackward (input gradient): expected shape [2, 3, 8, 8], got [2, 3, 8, 7]") {
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &dx, weightGradient: &dw,
+                               biasGradient: &db, pool: pool)
+        }
+        var noInput: Tensor? = nil, wrongWeight = try Tensor(zeros: [4, 3, 3, 2])
+        expectMessage("conv2dBackward (weight gradient): expected shape [4, 3, 3, 3], got [4, 3, 3, 2]") {
+            var wrongBias: Tensor? = try Tensor(zeros: [5])
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &noInput,
+                               weightGradient: &wrongWeight, biasGradient: &wrongBias, pool: pool)
+        }
+        expectMessage("conv2dBackward (bias gradient): expected shape [4], got [5]") {
+            var wrongBias: Tensor? = try Tensor(zeros: [5])
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &noInput, weightGradient: &dw,
+                               biasGradient: &wrongBias, pool: pool)
+        }
+        // The forms with an explicit algorithm check the same things.
+        for algorithm in Conv2dAlgorithm.allCases {
+            expectMessage("conv2dForward: expected shape [9, 9], got [8, 8] "
+                          + "(dilated kernel 9×9 is larger than the padded input 8×8)") {
+                var output = try Tensor(zeros: [2, 4, 6, 6])
+                try conv2dForward(x, weight: Tensor(zeros: [4, 3, 9, 9]), bias: nil,
+                                  configuration: Conv2dConfiguration(), into: &output, pool: pool,
+                                  algorithm: algorithm, isa: KernelISA.current.cValue)
+            }
+            expectMessage("conv2dBackward (bias gradient): expected shape [4], got [5]") {
+                var wrongBias: Tensor? = try Tensor(zeros: [5])
+                try conv2dBackward(dy, input: x, weight: w, configuration: Conv2dConfiguration(),
+                                   inputGradient: &noInput, weightGradient: &dw, biasGradient: &wrongBias,
+                                   pool: pool, algorithm: algorithm, isa: KernelISA.current.cValue)
+            }
+        }
+    }
+
+    @Test("A shape error leaves the caller's optional gradients in place")
+    func shapeErrorKeepsGradients() throws {
+        let pool = ThreadPool(threads: 1)
+        let x = try Tensor(zeros: [2, 3, 8, 8]), w = try Tensor(zeros: [4, 3, 3, 3])
+        let dy = try Tensor(zeros: [2, 4, 6, 6])
+        var dx: Tensor? = try Tensor(zeros: [2, 3, 8, 8]), dw = w
+        var wrongBias: Tensor? = try Tensor(zeros: [5])
+        #expect(throws: ShapeError.self) {
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &dx, weightGradient: &dw,
+                               biasGradient: &wrongBias, pool: pool)
+        }
+        #expect(wrongBias?.shape == [5] && dx?.shape == [2, 3, 8, 8])
+        var wrongInput: Tensor? = try Tensor(zeros: [2, 3, 8, 7])
+        var bias: Tensor? = try Tensor(zeros: [4])
+        #expect(throws: ShapeError.self) {
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &wrongInput, weightGradient: &dw,
+                               biasGradient: &bias, pool: pool)
+        }
+        #expect(wrongInput?.shape == [2, 3, 8, 7] && bias?.shape == [4])
+    }
+
+    @Test("The into forms reuse every gradient buffer they are given, optional ones included")
+    func intoFormsReuseBuffers() throws {
+        let pool = ThreadPool(threads: 2)
+        let c = conv2dCases[1]
+        let (x, w, b, dy) = try c.tensors()
+        let g = c.geometry
+        var y = try Tensor(zeros: g.outputShape)
+        var dx: Tensor? = try Tensor(zeros: g.inputShape)
+        var dw = try Tensor(zeros: g.weightShape)
+        var db: Tensor? = try Tensor(zeros: [g.outputChannels])
+        func step() throws {
+            try conv2dForward(x, weight: w, bias: b, into: &y, pool: pool)
+            try conv2dBackward(dy, input: x, weight: w, inputGradient: &dx, weightGradient: &dw,
+                               biasGradient: &db, pool: pool)
+        }
+        func addresses() -> [UnsafePointer<Float>?] {
+            [y, dx!, dw, db!].map { $0.withUnsafeBufferPointer { $0.baseAddress } }
+        }
+        let before = addresses()
+        try step()
+        try step()
+        #expect(addresses() == before)
+    }
+
     @Test("Shapes that do not fit throw ShapeError naming them")
     func badShapes() throws {
         let pool = ThreadPool(threads: 1)

@@ -242,10 +242,10 @@ struct DropoutTests {
                            stream: DropoutFixture.stream, step: 0, pool: pool)
         let outputAddress = output.withUnsafeBufferPointer { $0.baseAddress }
         // The address, not the object: holding the storage would make it shared.
-        let maskWords = try #require(mask.storage?.words)
+        let maskWords = try #require(mask.storage?.pointer)
         try dropoutForward(input, into: &output, mask: &mask, probability: 0.5,
                            stream: DropoutFixture.stream, step: 1, pool: pool)
         #expect(output.withUnsafeBufferPointer { $0.baseAddress } == outputAddress)
-        #expect(mask.storage?.words == maskWords)
+        #expect(mask.storage?.pointer == maskWords)
     }
 }
