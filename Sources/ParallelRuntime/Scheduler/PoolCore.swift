@@ -259,6 +259,7 @@ package final class PoolCore {
                 continue
             }
             if !lookAnyway { dozeNanoseconds = Self.firstDozeNanoseconds }
+            let dozedThrough = lookAnyway
             lookAnyway = false
             if let job = findWork(slot) {
                 if token {
@@ -290,6 +291,14 @@ package final class PoolCore {
                     deadline = 0
                     continue
                 }
+            }
+            // An idle worker that dozed through the whole back-off and still finds nothing
+            // parks: dozing on, it would wake every 1.6 ms for as long as the pool is idle
+            // (the caller's slot counts as busy even while its thread sleeps elsewhere).
+            if dozedThrough && idleWorker {
+                token = park(slot) { done() || anyWork() }
+                deadline = 0
+                continue
             }
             spins &+= 1
             if deadline == 0 {

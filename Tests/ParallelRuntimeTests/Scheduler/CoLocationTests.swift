@@ -74,4 +74,24 @@ struct CoLocationTests {
         }
         #expect(met == 10)
     }
+
+    @Test("An idle worker sharing its caller's CPU parks instead of dozing on")
+    func sharedCPUIdleWorkerParks() {
+        let cpu = ThreadCount.affinityCPUs()[0]
+        let (dozes, parked) = Self.onThread(pinnedTo: cpu) { () -> (Int, Bool) in
+            let pool = ThreadPool(threads: 2, pinning: .cpus([cpu]))
+            // Work until the worker has dozed (it shares the caller's CPU), for at most 5 s.
+            let deadline = weave_monotonic_ns() + 5_000_000_000
+            repeat {
+                pool.parallelFor(0..<2048, grain: 16) { _ in }
+            } while pool.statistics.dozes[1] == 0 && weave_monotonic_ns() < deadline
+            // The caller's slot stays "busy" while its thread sleeps here: the worker must
+            // still end its back-off (~3 ms of dozes) and park.
+            Thread.sleep(forTimeInterval: 0.2)
+            let state = pool.core.slots[1].parkWord.atomic.pointee.load(ordering: .relaxed)
+            return (pool.statistics.dozes[1], state == WorkerSlot.ParkState.parked)
+        }
+        #expect(dozes > 0, "the worker never dozed: nothing was tested")
+        #expect(parked, "the idle worker dozed on through 0.2 s instead of parking")
+    }
 }
