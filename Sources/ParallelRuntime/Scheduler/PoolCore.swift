@@ -214,13 +214,6 @@ package final class PoolCore {
         return nil
     }
 
-    /// Whether another slot's leaf looks open to thieves (a relaxed peek).
-    @inline(__always)
-    func anyLeafOpen(except slot: WorkerSlot) -> Bool {
-        for peer in slots where peer !== slot && peer.leaf.published.load(ordering: .relaxed) { return true }
-        return false
-    }
-
     /// Whether any deque looks non-empty.
     func anyWork() -> Bool {
         for slot in slots where slot.deque.mayHaveWork { return true }
@@ -261,36 +254,21 @@ package final class PoolCore {
             if !lookAnyway { dozeNanoseconds = Self.firstDozeNanoseconds }
             let dozedThrough = lookAnyway
             lookAnyway = false
-            if let job = findWork(slot) {
+            // A job from a deque first; failing that, part of a leaf another thread is running.
+            let job = findWork(slot)
+            let part = job == nil && threads > 1 ? claimLeafPart(slot) : nil
+            if job != nil || part != nil {
                 if token {
                     token = false
                     // Go's rule: the last spinner to find work wakes another, which becomes the
                     // next spinner; one wake-up at a time, never a thundering herd.
                     if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
                 }
-                if idleWorker {
-                    slot.busy.store(true, ordering: .relaxed)
-                    execute(job, on: slot)
-                    slot.busy.store(false, ordering: .relaxed)
-                } else {
-                    execute(job, on: slot)
-                }
+                if idleWorker { slot.busy.store(true, ordering: .relaxed) }
+                if let job { execute(job, on: slot) } else if let part { run(part, on: slot) }
+                if idleWorker { slot.busy.store(false, ordering: .relaxed) }
                 deadline = 0
                 continue
-            }
-            // No job anywhere: take part of a leaf another thread is running.
-            if threads > 1 && anyLeafOpen(except: slot) {
-                if idleWorker { slot.busy.store(true, ordering: .relaxed) }
-                let ran = stealLeafPart(slot)
-                if idleWorker { slot.busy.store(false, ordering: .relaxed) }
-                if ran {
-                    if token {
-                        token = false
-                        if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
-                    }
-                    deadline = 0
-                    continue
-                }
             }
             // An idle worker that dozed through the whole back-off and still finds nothing
             // parks: dozing on, it would wake every 1.6 ms for as long as the pool is idle

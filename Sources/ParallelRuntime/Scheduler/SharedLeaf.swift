@@ -101,7 +101,7 @@ extension PoolCore {
         leaf.published.store(true, ordering: .sequentiallyConsistent)
         while let t = leaf.claimNext() { tile(t) }
         // Close the leaf, then wait out thieves still claiming (the store-buffering pair of
-        // `stealLeafPart`: either a thief sees it closed, or we see its reader count).
+        // `claimLeafPart`: either a thief sees it closed, or we see its reader count).
         leaf.published.store(false, ordering: .sequentiallyConsistent)
         while leaf.readers.load(ordering: .sequentiallyConsistent) != 0 { weave_cpu_relax() }
         if leaf.pending.load(ordering: .acquiring) != 0 {
@@ -109,9 +109,17 @@ extension PoolCore {
         }
     }
 
-    /// Takes the upper half of the tiles left in another slot's published leaf and runs it
-    /// here (as a shared leaf of this slot's). Returns whether it ran anything.
-    func stealLeafPart(_ slot: WorkerSlot) -> Bool {
+    /// Tiles a thief took from another slot's leaf, and what runs them.
+    struct LeafPart {
+        unowned(unsafe) let victim: WorkerSlot
+        let lo: Int, hi: Int
+        let function: LeafFunction
+        let context: UnsafeRawPointer
+    }
+
+    /// Takes the upper half of the tiles left in another slot's published leaf, or nil when
+    /// no leaf is open. The victim waits for the part (`pending`) until `run(_:on:)` ends it.
+    func claimLeafPart(_ slot: WorkerSlot) -> LeafPart? {
         let n = slots.count
         let start = slot.nextRandom(below: n)
         for k in 0..<n {
@@ -121,26 +129,29 @@ extension PoolCore {
             // Cheap check first: most leaves are closed most of the time.
             guard leaf.published.load(ordering: .relaxed) else { continue }
             leaf.readers.add(1, ordering: .sequentiallyConsistent)
-            var part: (lo: Int, hi: Int)?
-            var function: LeafFunction?
-            var context: UnsafeRawPointer?
-            if leaf.published.load(ordering: .sequentiallyConsistent), let claimed = leaf.claimUpperHalf() {
+            var part: LeafPart?
+            if leaf.published.load(ordering: .sequentiallyConsistent), let claimed = leaf.claimUpperHalf(),
+               let function = leaf.function, let context = leaf.context {
                 // Counted before the reader leaves, so the owner never misses it.
                 leaf.pending.add(1, ordering: .relaxed)
-                part = claimed
-                function = leaf.function
-                context = leaf.context
+                part = LeafPart(victim: victim, lo: claimed.lo, hi: claimed.hi, function: function,
+                                context: context)
             }
             leaf.readers.subtract(1, ordering: .sequentiallyConsistent)
-            guard let part, let function, let context else { continue }
-            slot.bump(slot.stealCount)
-            function(context, part.lo, part.hi, Unmanaged.passUnretained(slot).toOpaque())
-            // Sequentially consistent, then wake: the same pairing with the owner's park as a
-            // job's completion (`complete`).
-            leaf.pending.subtract(1, ordering: .sequentiallyConsistent)
-            wakePlain(victim)
-            return true
+            if let part {
+                slot.bump(slot.stealCount)
+                return part
+            }
         }
-        return false
+        return nil
+    }
+
+    /// Runs a claimed part here (as a shared leaf of this slot's), then tells its victim.
+    func run(_ part: LeafPart, on slot: WorkerSlot) {
+        part.function(part.context, part.lo, part.hi, Unmanaged.passUnretained(slot).toOpaque())
+        // Sequentially consistent, then wake: the same pairing with the owner's park as a
+        // job's completion (`complete`).
+        part.victim.leaf.pending.subtract(1, ordering: .sequentiallyConsistent)
+        wakePlain(part.victim)
     }
 }
