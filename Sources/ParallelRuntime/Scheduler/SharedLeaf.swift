@@ -6,11 +6,11 @@ import Synchronization
 package typealias LeafFunction = @convention(c) (
     _ context: UnsafeRawPointer, _ lo: Int, _ hi: Int, _ slot: UnsafeMutableRawPointer) -> Void
 
-/// The leaf of tiles a slot is running, published so that idle threads can take the upper half
+/// The leaf of tiles a slot is running, published so that idle threads can take half
 /// of the tiles it has not started ("Shared leaves" in Scheduler/README.md).
 ///
-/// Splitting on steals keeps leaves large when nobody is idle, and a leaf used to run its
-/// tiles in a plain loop. When the kernel preempted a thread in the middle of one (another
+/// A leaf is a whole share of a `parallelFor` (its tiles divided by the thread count), and a
+/// leaf used to run its tiles in a plain loop. When the kernel preempted a thread in the middle of one (another
 /// process shares its CPU), every tile left in it waited for that thread's next time slice,
 /// and so did the joiner. Now the owner claims its tiles one at a time from a shared range,
 /// and a thief takes half of what is left: a preempted owner holds up one tile at most.
@@ -27,6 +27,9 @@ final class SharedLeaf {
     let readers = Atomic<Int>(0)
     /// Parts taken by thieves and not finished yet.
     let pending = Atomic<Int>(0)
+    /// Whether the owner claims tiles from the top (`TileOrder.descending`); thieves then take
+    /// the lower half. Written by the owner before publishing, like `function`.
+    var descending = false
     /// Whether the owner is using this leaf: from publishing it until its last thief has
     /// finished. While it waits for thieves the owner may run other work, and a leaf met there
     /// runs as a plain loop: reusing this one would mix its thieves' count with the waited-for
@@ -46,38 +49,44 @@ final class SharedLeaf {
         (Int(value >> 32), Int(value & 0xFFFF_FFFF))
     }
 
-    /// Claims the next tile for the owner, or nil when none is left.
+    /// Claims the owner's next tile (the lowest left, or the highest when descending), or nil
+    /// when none is left.
     @inline(__always)
-    func claimNext() -> Int? {
+    func claimNext(descending: Bool) -> Int? {
         var current = range.load(ordering: .relaxed)
         while true {
             let (next, end) = Self.unpack(current)
             if next >= end { return nil }
             // Relaxed: the range hands out indices, not data; tiles are disjoint.
             let (exchanged, original) = range.compareExchange(
-                expected: current, desired: current &+ (1 << 32), ordering: .relaxed)
-            if exchanged { return next }
+                expected: current, desired: descending ? current &- 1 : current &+ (1 << 32),
+                ordering: .relaxed)
+            if exchanged { return descending ? end - 1 : next }
             current = original
         }
     }
 
-    /// A thief's claim: the upper half of the tiles left (all of them when one is left).
-    func claimUpperHalf() -> (lo: Int, hi: Int)? {
+    /// A thief's claim: the half of the tiles left that the owner would reach last (all of them
+    /// when one is left).
+    func claimFarHalf() -> (lo: Int, hi: Int)? {
         var current = range.load(ordering: .relaxed)
         while true {
             let (next, end) = Self.unpack(current)
             if next >= end { return nil }
-            let middle = next + (end - next) / 2
+            let half = (end - next + 1) / 2
+            let (claimed, left) = descending
+                ? ((next, next + half), Self.pack(next + half, end))
+                : ((end - half, end), Self.pack(next, end - half))
             let (exchanged, original) = range.compareExchange(
-                expected: current, desired: Self.pack(next, middle), ordering: .relaxed)
-            if exchanged { return (middle, end) }
+                expected: current, desired: left, ordering: .relaxed)
+            if exchanged { return claimed }
             current = original
         }
     }
 }
 
 extension SharedLeaf: @unchecked Sendable {
-    // Safe because: `function` and `context` are written only by the owning slot's thread
+    // Safe because: `function`, `context` and `descending` are written only by the owning slot's thread
     // while the leaf is unpublished and no reader is left, and read by thieves only between a
     // sequentially consistent load of `published` (true) and the end of their claim.
 }
@@ -86,20 +95,25 @@ extension PoolCore {
     /// Runs tiles `[lo, hi)` on `slot` through `function(context, tile range, slot)`, taking
     /// tiles one at a time from a published range so that idle threads can take a share. Tiles
     /// never change, only who runs them.
-    func runSharedLeaf(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, context: UnsafeRawPointer,
-                       function: LeafFunction, tile: (Int) -> Void) {
+    func runSharedLeaf(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, descending: Bool,
+                       context: UnsafeRawPointer, function: LeafFunction, tile: (Int) -> Void) {
         let leaf = slot.leaf
         guard threads > 1, hi - lo > 1, hi <= SharedLeaf.maximumTiles, !leaf.inUse else {
-            for t in lo..<hi { tile(t) }
+            if descending {
+                for t in (lo..<hi).reversed() { tile(t) }
+            } else {
+                for t in lo..<hi { tile(t) }
+            }
             return
         }
         leaf.inUse = true
         defer { leaf.inUse = false }
         leaf.function = function
         leaf.context = context
+        leaf.descending = descending
         leaf.range.store(SharedLeaf.pack(lo, hi), ordering: .relaxed)
         leaf.published.store(true, ordering: .sequentiallyConsistent)
-        while let t = leaf.claimNext() { tile(t) }
+        while let t = leaf.claimNext(descending: descending) { tile(t) }
         // Close the leaf, then wait out thieves still claiming (the store-buffering pair of
         // `claimLeafPart`: either a thief sees it closed, or we see its reader count).
         leaf.published.store(false, ordering: .sequentiallyConsistent)
@@ -117,7 +131,7 @@ extension PoolCore {
         let context: UnsafeRawPointer
     }
 
-    /// Takes the upper half of the tiles left in another slot's published leaf, or nil when
+    /// Takes the far half of the tiles left in another slot's published leaf, or nil when
     /// no leaf is open. The victim waits for the part (`pending`) until `run(_:on:)` ends it.
     func claimLeafPart(_ slot: WorkerSlot) -> LeafPart? {
         let n = slots.count
@@ -130,7 +144,7 @@ extension PoolCore {
             guard leaf.published.load(ordering: .relaxed) else { continue }
             leaf.readers.add(1, ordering: .sequentiallyConsistent)
             var part: LeafPart?
-            if leaf.published.load(ordering: .sequentiallyConsistent), let claimed = leaf.claimUpperHalf(),
+            if leaf.published.load(ordering: .sequentiallyConsistent), let claimed = leaf.claimFarHalf(),
                let function = leaf.function, let context = leaf.context {
                 // Counted before the reader leaves, so the owner never misses it.
                 leaf.pending.add(1, ordering: .relaxed)

@@ -5,11 +5,15 @@ extension ThreadPool {
     /// (the last may be shorter). Tiles run concurrently on the pool; the calling thread takes
     /// part. The tiles depend only on `range` and `grain`, never on the thread count.
     ///
+    /// `order` is the order in which each thread runs its share of the tiles (see `TileOrder`);
+    /// it never changes which tiles exist.
+    ///
     /// - Precondition: `grain ≥ 1`.
-    public func parallelFor(_ range: Range<Int>, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+    public func parallelFor(_ range: Range<Int>, grain: Int = 1, order: TileOrder = .ascending,
+                            _ body: (Range<Int>) -> Void) {
         precondition(grain >= 1, "parallelFor grain must be ≥ 1, got \(grain)")
         let lower = range.lowerBound, upper = range.upperBound
-        forEachTile(tileCount(range.count, grain)) { t in
+        forEachTile(tileCount(range.count, grain), order: order) { t in
             let start = lower + t * grain
             body(start..<min(start + grain, upper))
         }
@@ -17,7 +21,7 @@ extension ThreadPool {
 
     /// The throwing form: the first error thrown by any tile is rethrown to the caller once all
     /// running tiles have returned; tiles not yet started are skipped.
-    public func parallelFor(_ range: Range<Int>, grain: Int = 1,
+    public func parallelFor(_ range: Range<Int>, grain: Int = 1, order: TileOrder = .ascending,
                             _ body: (Range<Int>) throws -> Void) throws {
         // The error slot and its flags live on the caller's stack, not in a heap box: kernels
         // call this form every step, and a steady-state training step allocates nothing.
@@ -27,7 +31,7 @@ extension ThreadPool {
             let error = slot.baseAddress.unsafelyUnwrapped
             error.initialize(to: nil)
             defer { error.deinitialize(count: 1) }
-            parallelFor(range, grain: grain) { tile in
+            parallelFor(range, grain: grain, order: order) { tile in
                 // Relaxed: a stale `false` only runs one more tile before the skip.
                 guard !claimed.load(ordering: .relaxed) else { return }
                 do {
@@ -65,93 +69,111 @@ extension ThreadPool {
     }
 
     /// Runs `body(t)` for every tile index `t` in `0..<count`, concurrently.
-    /// Splitting is adaptive (Rayon's thief-splitting): a range splits `threads` ways up front
-    /// and again whenever a piece migrates to another thread, so leaves stay large when nobody
-    /// is idle. A leaf runs its tiles in order.
-    func forEachTile(_ count: Int, _ body: (Int) -> Void) {
+    ///
+    /// The tiles are cut into `threads` contiguous shares, one per thread, offered by binary
+    /// forks: the caller keeps share 0 and thieves take the others. Each share runs as a
+    /// shared leaf, so a thread that runs out of work takes half of what another has left;
+    /// shares are not split again when they migrate. The point is cache affinity: on 2
+    /// threads the caller runs the same share in every call and pass, so the blocks a pass
+    /// reads are in the cache of the thread that wrote them in the previous one. Splitting a
+    /// migrated share again (Rayon's thief splitting) let the caller steal pieces of the
+    /// worker's share back in one pass and not the next, and a BatchNorm (64,6,10,10) step
+    /// ran 15% slower for the data that moved between cores (see Scheduler/README.md).
+    func forEachTile(_ count: Int, order: TileOrder = .ascending, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || threads == 1 {
-            for t in 0..<count { body(t) }
+            switch order {
+            case .ascending: for t in 0..<count { body(t) }
+            case .descending: for t in (0..<count).reversed() { body(t) }
+            }
             return
         }
         // Forks carry a pointer to the body, never a closure. Making the caller's non-escaping
         // closure storable costs one heap context (a reabstraction thunk) per call here;
         // storing a closure per fork cost one per fork.
         withoutActuallyEscaping(body) { body in
-            withUnsafePointer(to: Tiles(body: body)) { tiles in
+            withUnsafePointer(to: Tiles(body: body, count: count, shares: min(count, threads),
+                                        descending: order == .descending)) { tiles in
                 core.withSlot { slot in
-                    splitTiles(slot, 0, count, splits: threads, migrated: false, tiles)
+                    runShares(slot, 0, tiles.pointee.shares, tiles)
                 }
             }
         }
     }
 
-    /// The tile closure in memory: a closure field of a concrete struct keeps its own
-    /// representation (stored as a generic value it would go through another thunk).
+    /// The tile closure in memory, with how the tiles are cut into shares: a closure field of
+    /// a concrete struct keeps its own representation (stored as a generic value it would go
+    /// through another thunk).
     private struct Tiles {
         let body: (Int) -> Void
+        let count: Int
+        let shares: Int
+        let descending: Bool
+
+        /// The first tile of share `share` (`share == shares` gives `count`).
+        func start(ofShare share: Int) -> Int { share * count / shares }
     }
 
-    /// The upper half of a split, as a fork's context: everything `splitTiles` needs, on the
+    /// The upper shares of a split, as a fork's context: everything `runShares` needs, on the
     /// forker's stack.
-    private struct TileSplit {
+    private struct ShareSplit {
         unowned(unsafe) let pool: ThreadPool
-        unowned(unsafe) let forker: WorkerSlot
-        let body: UnsafePointer<Tiles>
+        let tiles: UnsafePointer<Tiles>
         let lo: Int
         let hi: Int
-        let splits: Int
     }
 
     /// A leaf's context for thieves (`SharedLeaf`), on the running thread's stack.
     private struct LeafContext {
         unowned(unsafe) let pool: ThreadPool
-        let body: UnsafePointer<Tiles>
+        let tiles: UnsafePointer<Tiles>
     }
 
-    /// Runs tiles `[lo, hi)` here, in order, while idle threads may take the upper half of
+    /// Runs tiles `[lo, hi)` here, in the tiles' order, while idle threads may take half of
     /// those not started (and run it the same way).
-    private func runLeaf(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, _ body: UnsafePointer<Tiles>) {
-        let run = body.pointee.body
-        withUnsafePointer(to: LeafContext(pool: self, body: body)) { context in
-            core.runSharedLeaf(slot, lo, hi, context: UnsafeRawPointer(context), function: { context, lo, hi, thief in
+    private func runLeaf(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, _ tiles: UnsafePointer<Tiles>) {
+        let run = tiles.pointee.body
+        withUnsafePointer(to: LeafContext(pool: self, tiles: tiles)) { context in
+            core.runSharedLeaf(slot, lo, hi, descending: tiles.pointee.descending,
+                               context: UnsafeRawPointer(context), function: { context, lo, hi, thief in
                 let leaf = context.assumingMemoryBound(to: LeafContext.self).pointee
                 let slot = Unmanaged<WorkerSlot>.fromOpaque(thief).takeUnretainedValue()
-                leaf.pool.runLeaf(slot, lo, hi, leaf.body)
+                leaf.pool.runLeaf(slot, lo, hi, leaf.tiles)
             }, tile: run)
         }
     }
 
-    private func splitTiles(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, splits: Int,
-                            migrated: Bool, _ body: UnsafePointer<Tiles>) {
-        var splits = splits
-        var split = false
-        if hi - lo > 1 {
-            if migrated {
-                splits = max(threads, splits / 2)
-                split = true
-            } else if splits > 0 {
-                splits /= 2
-                split = true
-            }
-        }
-        guard split else {
-            runLeaf(slot, lo, hi, body)
+    /// Runs shares `[lo, hi)`: forks the upper half of them and runs the lower half here, down
+    /// to one share, which runs as a leaf.
+    private func runShares(_ slot: WorkerSlot, _ lo: Int, _ hi: Int, _ tiles: UnsafePointer<Tiles>) {
+        guard hi - lo > 1 else {
+            runLeaf(slot, tiles.pointee.start(ofShare: lo), tiles.pointee.start(ofShare: hi), tiles)
             return
         }
         let mid = lo + (hi - lo) / 2
-        var upper = TileSplit(pool: self, forker: slot, body: body, lo: mid, hi: hi, splits: splits)
+        var upper = ShareSplit(pool: self, tiles: tiles, lo: mid, hi: hi)
         withUnsafeMutablePointer(to: &upper) { upper in
             let job = core.fork(slot, UnsafeMutableRawPointer(upper)) { context, executor in
-                let upper = context.assumingMemoryBound(to: TileSplit.self).pointee
+                let upper = context.assumingMemoryBound(to: ShareSplit.self).pointee
                 let slot = Unmanaged<WorkerSlot>.fromOpaque(executor).takeUnretainedValue()
-                upper.pool.splitTiles(slot, upper.lo, upper.hi, splits: upper.splits,
-                                      migrated: slot !== upper.forker, upper.body)
+                upper.pool.runShares(slot, upper.lo, upper.hi, upper.tiles)
             }
-            splitTiles(slot, lo, mid, splits: splits, migrated: false, body)
+            runShares(slot, lo, mid, tiles)
             core.finishFork(slot, job)
         }
     }
+}
+
+/// The order in which each thread runs its share of a `parallelFor`'s tiles. Which tiles exist,
+/// and so every result, does not depend on it.
+public enum TileOrder: Sendable {
+    /// First tile to last.
+    case ascending
+    /// Last tile to first: for a pass over data that an ascending pass just read. Each thread
+    /// keeps its share (see `forEachTile`), so it starts with the blocks it read last, still
+    /// in its cache; on 1 thread the last blocks of a tensor larger than the caches come from
+    /// L3 instead of memory.
+    case descending
 }
 
 @inline(__always)

@@ -132,10 +132,11 @@ private func backwardOnCheckedShapes(
                 centeredScale[c] = count > 0 ? Float(-k * s * (sumDyNormalized / count)) : 0
                 shift[c] = count > 0 ? Float(-k * (sumDy / count)) : 0
             }
-            // Last tiles first: the blocks the first pass read last are still in cache.
-            pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+            // Each thread's last tiles first: the blocks it read last in the first pass are
+            // still in its cache.
+            pool.parallelFor(0..<tiling.tiles, grain: 1, order: .descending) { range in
                 for t in range.reversed() {
-                    let (_, first, offset, block) = tiling.block(tiling.tiles - 1 - t)
+                    let (_, first, offset, block) = tiling.block(t)
                     BatchNormKernels.inputGradient(
                         x + offset, dy + offset, dx + offset, block, mean: mean + first,
                         dyScale: dyScale + first, centeredScale: centeredScale + first,

@@ -135,10 +135,11 @@ private func forwardTrainingOnCheckedShapes(
                 runMean[c] = Float((1 - m) * Double(runMean[c]) + m * mean)
                 runVariance[c] = Float((1 - m) * Double(runVariance[c]) + m * (m2 / (count - 1)))
             }
-            // Last tiles first: the blocks the first pass read last are still in cache.
-            pool.parallelFor(0..<tiling.tiles, grain: 1) { range in
+            // Each thread's last tiles first: the blocks it read last in the first pass are
+            // still in its cache.
+            pool.parallelFor(0..<tiling.tiles, grain: 1, order: .descending) { range in
                 for t in range.reversed() {
-                    let (_, first, offset, block) = tiling.block(tiling.tiles - 1 - t)
+                    let (_, first, offset, block) = tiling.block(t)
                     BatchNormKernels.normalize(x + offset, y + offset, block, mean: meanOut + first,
                                                scale: scale + first, shift: b + first,
                                                streaming: streaming, isa: isa)

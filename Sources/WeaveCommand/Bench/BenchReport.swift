@@ -32,6 +32,10 @@ struct BenchReport: Codable, Sendable {
     var scaling: [ScalingTable] = []
     /// The scheduler counters of each benchmark's pools.
     var poolActivity: [PoolActivity] = []
+    /// The cache-line round trip between the first two CPUs (ns), measured before and after
+    /// the benchmarks (`CoreToCoreLatency`): on a VM it changes when the host moves the vCPUs,
+    /// and with it what 2 threads gain on small ops.
+    var cacheLineRoundTrip: [String: Sample] = [:]
 
     init(command: String) {
         self.command = command

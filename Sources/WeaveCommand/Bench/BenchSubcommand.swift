@@ -23,6 +23,12 @@ extension BenchSubcommand {
 /// `--contended`), prints the contention verdict, and writes `--json`.
 func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> Void) throws {
     var report = BenchReport(command: (["weave"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+    let cpus = CoreToCoreLatency.defaultCPUs()
+    if let cpus, let before = CoreToCoreLatency.measure(between: cpus) {
+        report.cacheLineRoundTrip["before"] = before
+        print("Cache-line round trip between CPUs \(cpus.0) and \(cpus.1): \(formatted(before.median)) ns "
+              + "(measured again at the end; see the note there)")
+    }
     if options.contended {
         let competitor = try CPUCompetitor(cpu: CPUCompetitor.defaultCPU())
         defer { competitor.stop() }
@@ -34,12 +40,29 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
     } else {
         try body(&report)
     }
+    if let cpus, let after = CoreToCoreLatency.measure(between: cpus) {
+        report.cacheLineRoundTrip["after"] = after
+    }
     printPoolActivity(report)
+    printRoundTrip(report)
     printScalingVerdict(report)
     if let path = options.json {
         try report.write(to: path)
         print("wrote \(path)")
     }
+}
+
+/// The round trip before and after, and what it means for the 2-thread figures.
+func printRoundTrip(_ report: BenchReport) {
+    guard let before = report.cacheLineRoundTrip["before"], let after = report.cacheLineRoundTrip["after"] else {
+        return
+    }
+    print("\nCache-line round trip between the first two CPUs: \(formatted(before.median)) ns before the "
+          + "benchmarks, \(formatted(after.median)) ns after. Every fork, steal and join pays a few of "
+          + "these; measured here, a VM's host moved its vCPUs every few seconds between one L3 "
+          + "(~120 ns) and two (~480 ns), and small ops on 2 threads ran up to twice as slowly in the "
+          + "second case (1 thread is unaffected). Ratios of small ops are only comparable at similar "
+          + "round trips.")
 }
 
 /// One line per scaling table in which more threads got less done than the base count, and

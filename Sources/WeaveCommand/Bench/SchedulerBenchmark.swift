@@ -17,7 +17,7 @@ struct SchedulerBenchCommand: BenchSubcommand {
     func benchmark(into report: inout BenchReport) throws {
         let counts = try threadSweep(options.threads)
         let bench = SchedulerBenchmark(quick: options.quick)
-        report.figures.append(bench.measureCacheLineRoundTrip())
+        if let roundTrip = bench.measureCacheLineRoundTrip() { report.figures.append(roundTrip) }
         for threads in counts {
             report.figures += bench.measurePool(threads: threads)
         }
@@ -33,27 +33,14 @@ struct SchedulerBenchmark {
 
     /// The hardware floor under any fork-join: two threads bouncing one cache line.
     /// A fork that is stolen needs several such one-way transfers (push → steal → complete).
-    func measureCacheLineRoundTrip() -> BenchFigure {
-        let line = PingPongLine()
-        let rounds = 20_000
-        let thread = Thread {
-            for r in 0..<(rounds * (quick ? 6 : 12)) {
-                while line.value.load(ordering: .acquiring) != 2 * r + 1 { weave_cpu_relax() }
-                line.value.store(2 * r + 2, ordering: .releasing)
-            }
-        }
-        thread.start()
-        var r = 0
-        let sample = measure(repeats: quick ? 5 : 11) {
-            for _ in 0..<rounds {
-                line.value.store(2 * r + 1, ordering: .releasing)
-                while line.value.load(ordering: .acquiring) != 2 * r + 2 { weave_cpu_relax() }
-                r += 1
-            }
-        }.map { $0 / Double(rounds) * 1e9 }
+    func measureCacheLineRoundTrip() -> BenchFigure? {
+        guard let cpus = CoreToCoreLatency.defaultCPUs(),
+              let sample = CoreToCoreLatency.measure(between: cpus, roundTrips: 20_000,
+                                                     batches: quick ? 5 : 11)
+        else { return nil }
         return BenchFigure(benchmark: "scheduler", metric: "cache-line round trip between two threads",
                            unit: "ns", threads: 2, implementation: "hardware", sample: sample,
-                           note: "the floor under a stolen fork-join (it needs ~2–3 round trips)")
+                           note: "CPUs \(cpus.0) and \(cpus.1); the floor under a stolen fork-join (it needs ~2–3 round trips)")
     }
 
     /// All figures for a pool of `threads`.
@@ -197,11 +184,6 @@ private func idleCPUPercent() -> Double {
     Thread.sleep(forTimeInterval: 1.0)
     let cpu = weave_process_rusage_seconds() - cpuBefore
     return cpu / (now() - start) * 100
-}
-
-private final class PingPongLine: @unchecked Sendable {
-    // Safe because: the only state is atomic.
-    let value = Atomic<Int>(0)
 }
 
 /// A barrier reused across calls: round r completes when r·parties arrivals have happened.

@@ -1,3 +1,4 @@
+import CPlatform
 import Testing
 @testable import ParallelRuntime
 
@@ -22,6 +23,50 @@ struct ParallelForTests {
             #expect(counters.values.allSatisfy { $0 == 1 }, "n=\(n) grain=\(grain) threads=\(threads)")
             let expected = stride(from: 0, to: n, by: grain).map { $0..<min($0 + grain, n) }
             #expect(tiles.elements.sorted { $0.lowerBound < $1.lowerBound } == expected)
+        }
+    }
+
+    @Test("Descending order visits every index once, in the same tiles", arguments: threadCounts)
+    func descendingCoversEveryIndexOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for (n, grain) in Self.shapes {
+            let counters = AtomicCounters(n)
+            let tiles = LockedList<Range<Int>>()
+            pool.parallelFor(0..<n, grain: grain, order: .descending) { tile in
+                tiles.append(tile)
+                for i in tile { counters.increment(i) }
+            }
+            #expect(counters.values.allSatisfy { $0 == 1 }, "n=\(n) grain=\(grain) threads=\(threads)")
+            let expected = stride(from: 0, to: n, by: grain).map { $0..<min($0 + grain, n) }
+            #expect(tiles.elements.sorted { $0.lowerBound < $1.lowerBound } == expected)
+        }
+    }
+
+    @Test("One thread runs descending tiles from last to first")
+    func descendingOnOneThread() {
+        let pool = ThreadPool(threads: 1)
+        let tiles = LockedList<Int>()
+        pool.parallelFor(0..<10, grain: 3, order: .descending) { tiles.append($0.lowerBound) }
+        #expect(tiles.elements == [9, 6, 3, 0])
+    }
+
+    @Test("The caller starts at the far end of its own share, the first threads-th of the tiles",
+          arguments: threadCounts)
+    func callerKeepsItsShare(threads: Int) {
+        // The affinity that keeps a pass's blocks in the cache of the thread that read them in
+        // the previous pass: share 0 is never forked, so the caller runs it in every call.
+        let pool = ThreadPool(threads: threads)
+        let count = 100
+        for order in [TileOrder.ascending, .descending] {
+            for _ in 0..<20 {
+                let first = LockedList<Int>()
+                let caller = weave_thread_id()
+                pool.parallelFor(0..<count, order: order) { tile in
+                    if weave_thread_id() == caller && first.elements.isEmpty { first.append(tile.lowerBound) }
+                }
+                let expected = order == .ascending ? 0 : count / threads - 1
+                #expect(first.elements == [expected], "threads=\(threads) order=\(order)")
+            }
         }
     }
 
