@@ -9,10 +9,10 @@ package typealias LeafFunction = @convention(c) (
 /// The leaf of tiles a slot is running, published so that idle threads can take half
 /// of the tiles it has not started ("Shared leaves" in Scheduler/README.md).
 ///
-/// A leaf is a whole share of a `parallelFor` (its tiles divided by the thread count), and a
-/// leaf used to run its tiles in a plain loop. When the kernel preempted a thread in the middle of one (another
-/// process shares its CPU), every tile left in it waited for that thread's next time slice,
-/// and so did the joiner. Now the owner claims its tiles one at a time from a shared range,
+/// A leaf is a whole share of a `parallelFor` (its tiles divided by the thread count), and a leaf
+/// used to run its tiles in a plain loop. When the kernel preempted a thread in the middle of one
+/// (another process shares its CPU), every tile left in it waited for that thread's next time
+/// slice, and so did the joiner. Now the owner claims its tiles one at a time from a shared range,
 /// and a thief takes half of what is left: a preempted owner holds up one tile at most.
 ///
 /// One per slot, reused: the owner shares one leaf at a time (a leaf inside one of its tiles,
@@ -86,9 +86,9 @@ final class SharedLeaf {
 }
 
 extension SharedLeaf: @unchecked Sendable {
-    // Safe because: `function`, `context` and `descending` are written only by the owning slot's thread
-    // while the leaf is unpublished and no reader is left, and read by thieves only between a
-    // sequentially consistent load of `published` (true) and the end of their claim.
+    // Safe because: `function`, `context` and `descending` are written only by the owning slot's
+    // thread while the leaf is unpublished and no reader is left, and read by thieves only between
+    // a sequentially consistent load of `published` (true) and the end of their claim.
 }
 
 extension PoolCore {

@@ -77,8 +77,9 @@ extension ThreadPool {
     /// threads the caller runs the same share in every call and pass, so the blocks a pass
     /// reads are in the cache of the thread that wrote them in the previous one. Splitting a
     /// migrated share again (Rayon's thief splitting) let the caller steal pieces of the
-    /// worker's share back in one pass and not the next, and a BatchNorm (64,6,10,10) step
-    /// ran 15% slower for the data that moved between cores (see Scheduler/README.md).
+    /// worker's share back in one pass and not the next; with that and BatchNorm's reversed
+    /// second pass, its (64,6,10,10) forward+backward took 18–19 µs on 2 threads instead of 15
+    /// (Scheduler/README.md, "Shares").
     func forEachTile(_ count: Int, order: TileOrder = .ascending, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || threads == 1 {
