@@ -99,11 +99,7 @@ extension PoolCore {
                        context: UnsafeRawPointer, function: LeafFunction, tile: (Int) -> Void) {
         let leaf = slot.leaf
         guard threads > 1, hi - lo > 1, hi <= SharedLeaf.maximumTiles, !leaf.inUse else {
-            if descending {
-                for t in (lo..<hi).reversed() { tile(t) }
-            } else {
-                for t in lo..<hi { tile(t) }
-            }
+            runTiles(lo, hi, descending: descending, tile)
             return
         }
         leaf.inUse = true

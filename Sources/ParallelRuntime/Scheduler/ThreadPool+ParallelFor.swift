@@ -83,10 +83,7 @@ extension ThreadPool {
     func forEachTile(_ count: Int, order: TileOrder = .ascending, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || threads == 1 {
-            switch order {
-            case .ascending: for t in 0..<count { body(t) }
-            case .descending: for t in (0..<count).reversed() { body(t) }
-            }
+            runTiles(0, count, descending: order == .descending, body)
             return
         }
         // Forks carry a pointer to the body, never a closure. Making the caller's non-escaping
@@ -175,6 +172,16 @@ public enum TileOrder: Sendable {
     /// in its cache; on 1 thread the last blocks of a tensor larger than the caches come from
     /// L3 instead of memory.
     case descending
+}
+
+/// Runs tiles `[lo, hi)` one after another on the calling thread, in the given order.
+@inline(__always)
+func runTiles(_ lo: Int, _ hi: Int, descending: Bool, _ tile: (Int) -> Void) {
+    if descending {
+        for t in (lo..<hi).reversed() { tile(t) }
+    } else {
+        for t in lo..<hi { tile(t) }
+    }
 }
 
 @inline(__always)
