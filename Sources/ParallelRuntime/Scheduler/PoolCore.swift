@@ -97,7 +97,7 @@ package final class PoolCore {
 
     /// Runs `a` on `slot` while `b` may be stolen by another slot; returns when both are done.
     func join(_ slot: WorkerSlot, _ a: (WorkerSlot) -> Void, _ b: (WorkerSlot) -> Void) {
-        if threads == 1 {
+        if threads == 1 || slot.runsInline {
             a(slot)
             b(slot)
             return

@@ -86,13 +86,17 @@ extension ThreadPool {
             runTiles(0, count, descending: order == .descending, body)
             return
         }
-        // Forks carry a pointer to the body, never a closure. Making the caller's non-escaping
-        // closure storable costs one heap context (a reabstraction thunk) per call here;
-        // storing a closure per fork cost one per fork.
-        withoutActuallyEscaping(body) { body in
-            withUnsafePointer(to: Tiles(body: body, count: count, shares: min(count, threads),
-                                        descending: order == .descending)) { tiles in
-                core.withSlot { slot in
+        core.withSlot { slot in
+            if slot.runsInline {
+                runTiles(0, count, descending: order == .descending, body)
+                return
+            }
+            // Forks carry a pointer to the body, never a closure. Making the caller's
+            // non-escaping closure storable costs one heap context (a reabstraction thunk) per
+            // call here; storing a closure per fork cost one per fork.
+            withoutActuallyEscaping(body) { body in
+                withUnsafePointer(to: Tiles(body: body, count: count, shares: min(count, threads),
+                                            descending: order == .descending)) { tiles in
                     runShares(slot, 0, tiles.pointee.shares, tiles)
                 }
             }

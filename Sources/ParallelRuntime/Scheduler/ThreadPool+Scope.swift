@@ -24,6 +24,13 @@ public final class ParallelScope {
         else {
             preconditionFailure("ParallelScope.spawn called from a thread outside the scope's pool")
         }
+        if slot.runsInline {
+            // Inside an operation run inline: the task runs now, on this thread.
+            if !failure.hasError {
+                do { try task() } catch { failure.record(error) }
+            }
+            return
+        }
         let job = Job()
         job.owner = ownerSlot
         job.retainedByDeque = true

@@ -32,7 +32,10 @@ public final class ThreadPool {
 
     /// Threads executing tasks at once, the caller included.
     public let threads: Int
+    /// Whether `operation(_:_:)` may run small operations on the caller alone.
+    public let splitting: Splitting
     let core: PoolCore
+    let decisions = SplitDecisions()
 
     /// Creates a pool of `threads` threads (the caller plus `threads − 1` workers).
     ///
@@ -40,11 +43,15 @@ public final class ThreadPool {
     ///   - threads: 1 ... `ThreadCount.maximum`; more threads than CPUs is allowed.
     ///   - pinning: optional CPU affinity for the workers.
     ///   - spinMicroseconds: how long an idle thread spins before parking.
-    public init(threads: Int, pinning: Pinning = .none, spinMicroseconds: Int = 50) {
+    ///   - splitting: `.whenFaster` (the default) lets `operation(_:_:)` run an operation on the
+    ///     caller alone while that measures faster; `.always` always splits.
+    public init(threads: Int, pinning: Pinning = .none, spinMicroseconds: Int = 50,
+                splitting: Splitting = .whenFaster) {
         precondition(threads >= 1 && threads <= ThreadCount.maximum,
                      "ThreadPool(threads:) needs 1...\(ThreadCount.maximum) threads, got \(threads)")
         precondition(spinMicroseconds >= 0, "spinMicroseconds must be ≥ 0, got \(spinMicroseconds)")
         self.threads = threads
+        self.splitting = splitting
         let cpus: [Int]?
         switch pinning {
         case .none: cpus = nil
@@ -60,8 +67,9 @@ public final class ThreadPool {
 
     /// Creates a pool with the default thread count (`ThreadCount.defaultValue()`: the
     /// affinity mask capped by the cgroup quota, or `WEAVE_NUM_THREADS`).
-    public convenience init(pinning: Pinning = .none) throws(ThreadCountError) {
-        self.init(threads: try ThreadCount.defaultValue(), pinning: pinning)
+    public convenience init(pinning: Pinning = .none,
+                            splitting: Splitting = .whenFaster) throws(ThreadCountError) {
+        self.init(threads: try ThreadCount.defaultValue(), pinning: pinning, splitting: splitting)
     }
 
     deinit {

@@ -42,6 +42,10 @@ package final class WorkerSlot {
     /// The NUMA node of `pinnedCPU` (or of the CPU it first ran on), -1 when unknown.
     package internal(set) var numaNode: Int = -1
 
+    /// Set while `ThreadPool.operation` runs an operation inline: every `parallelFor`, `join`
+    /// and `spawn` on this slot then runs on its own thread. Touched only by the slot's thread.
+    var runsInline = false
+
     /// Node-local scratch, created on first use by the slot's thread.
     private var scratchArena: ScratchArena?
 

@@ -78,13 +78,20 @@ struct BatchNormBenchCommand: BenchSubcommand {
         let states = try runs.map { try BatchNormRun(shape: $0.shape, pool: $0.pool) }
         var failure: (any Error)?
         let timing = InterleavedTiming(quick: options.quick, repeats: options.quick ? 5 : 15)
+        // Each timed call is one pool operation (`--splitting`), as a training step is.
         let forwardTimes = timing.secondsPerCall(states.map { state in {
-            do { try state.forward() } catch { failure = error }
+            do {
+                try state.pool.operation(OperationKey("bench batchnorm forward", shape: state.input.shape)) {
+                    try state.forward()
+                }
+            } catch { failure = error }
         } })
         let bothTimes = timing.secondsPerCall(states.map { state in {
             do {
-                try state.forward()
-                try state.backward()
+                try state.pool.operation(OperationKey("bench batchnorm both", shape: state.input.shape)) {
+                    try state.forward()
+                    try state.backward()
+                }
             } catch { failure = error }
         } })
         if let failure { throw failure }

@@ -32,6 +32,11 @@ struct BenchOptions: ParsableArguments {
         discussion: "For placement studies: with --contended, --pin-workers set to the busy loop's CPU makes a worker share it."))
     var pinWorkers: CommaSeparated<Int>?
 
+    @Option(help: ArgumentHelp(
+        "always or when-faster: whether a timed call may run on the calling thread alone (default: when-faster).",
+        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves."))
+    var splitting: SplittingOption = .whenFaster
+
     func validate() throws {
         guard let cpus = pinWorkers?.values else { return }
         let allowed = ThreadCount.affinityCPUs()
@@ -46,7 +51,17 @@ struct BenchOptions: ParsableArguments {
     }
 
     func pool(threads: Int) -> ThreadPool {
-        guard let cpus = pinWorkers?.values, !cpus.isEmpty else { return ThreadPool(threads: threads) }
-        return ThreadPool(threads: threads, pinning: .cpus(cpus))
+        guard let cpus = pinWorkers?.values, !cpus.isEmpty else {
+            return ThreadPool(threads: threads, splitting: splitting.value)
+        }
+        return ThreadPool(threads: threads, pinning: .cpus(cpus), splitting: splitting.value)
     }
+}
+
+/// `--splitting`: `ThreadPool.Splitting` as a flag value.
+enum SplittingOption: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case always
+    case whenFaster = "when-faster"
+
+    var value: ThreadPool.Splitting { self == .always ? .always : .whenFaster }
 }

@@ -98,13 +98,22 @@ struct ConvBenchCommand: BenchSubcommand {
         let timing = InterleavedTiming(quick: options.quick,
                                        repeats: options.quick ? (large ? 3 : 7) : (large ? 5 : 21))
         var failure: (any Error)?
+        // Each timed call is one pool operation (`--splitting`), as a training step is.
         let forward = timing.secondsPerCall(runs.map { run in {
-            do { try run.forward() } catch { failure = error }
+            do {
+                try run.pool.operation(OperationKey("bench conv forward", shape: run.x.shape, run.w.count,
+                                                    run.y.count, run.algorithm == .direct ? 1 : 2)) {
+                    try run.forward()
+                }
+            } catch { failure = error }
         } })
         let both = timing.secondsPerCall(runs.map { run in {
             do {
-                try run.forward()
-                try run.backward()
+                try run.pool.operation(OperationKey("bench conv both", shape: run.x.shape, run.w.count,
+                                                    run.y.count, run.algorithm == .direct ? 1 : 2)) {
+                    try run.forward()
+                    try run.backward()
+                }
             } catch { failure = error }
         } })
         if let failure { throw failure }

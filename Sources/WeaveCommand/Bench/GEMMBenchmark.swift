@@ -306,7 +306,15 @@ struct GEMMBenchmark {
     }
 
     /// C = op(A)·op(B) through weave's sgemm on the benchmark's path.
+    /// One pool operation (`--splitting`), as a training step is.
     func multiply(_ shape: GEMMShape, _ o: Operands, pool: ThreadPool, kernel: SGEMMMicroKernel) {
+        let transposes = (shape.transA == .transposed ? 1 : 0) | (shape.transB == .transposed ? 2 : 0)
+        pool.operation(OperationKey("bench sgemm", shape.m, shape.n, shape.k, transposes)) {
+            multiplyOnPool(shape, o, pool: pool, kernel: kernel)
+        }
+    }
+
+    private func multiplyOnPool(_ shape: GEMMShape, _ o: Operands, pool: ThreadPool, kernel: SGEMMMicroKernel) {
         o.a.withUnsafeBufferPointer { a in
             o.b.withUnsafeBufferPointer { b in
                 o.c.withUnsafeMutableBufferPointer { c in

@@ -1,4 +1,5 @@
 import CPlatform
+import Weave
 
 /// Repeated measurements of one figure: the median is quoted, min and max show the spread.
 struct Sample: Codable, Sendable {
@@ -77,8 +78,10 @@ struct InterleavedTiming {
     var groupSeconds: Double
     var repeats: Int
 
+    /// At least `ThreadPool.operationLearningCalls` warm-up calls: a timed call is a pool
+    /// operation, and its first calls try both ways (split and inline) on purpose.
     init(quick: Bool, repeats: Int, warmupCalls: Int = 2) {
-        self.warmupCalls = warmupCalls
+        self.warmupCalls = max(warmupCalls, ThreadPool.operationLearningCalls)
         groupSeconds = quick ? 0.01 : 0.02
         self.repeats = repeats
     }

@@ -1,0 +1,56 @@
+import Glibc
+
+extension ThreadPool {
+    /// Whether `operation(_:_:)` may run an operation on the calling thread alone.
+    public enum Splitting: Sendable, Equatable {
+        /// Always split work across the pool (for scaling studies and for tests of the
+        /// parallel paths).
+        case always
+        /// Split an operation only while splitting measures faster than running it on the
+        /// caller alone (`SplitChooser`): small operations, or a pool whose other threads share
+        /// a busy CPU, run on one thread. The default.
+        case whenFaster
+    }
+
+    /// Runs one operation — typically one kernel call — either split across the pool as usual
+    /// or with every `parallelFor`, `join` and `spawn` inside it run inline on the calling
+    /// thread, whichever has been faster for `key` lately (see `SplitChooser`). The tiles, and
+    /// so the result, are the same either way.
+    ///
+    /// Only calls from outside the pool choose; a call nested in a task of this pool (a GEMM
+    /// inside a convolution's tile) just runs `body`, as does every call on a pool of one
+    /// thread or with `splitting == .always`.
+    public func operation<R>(_ key: OperationKey, _ body: () throws -> R) rethrows -> R {
+        if threads == 1 || splitting == .always || currentSlot != nil {
+            return try body()
+        }
+        return try core.withSlot { slot in
+            let record = decisions.record(for: key)
+            let way = record.chooser.choose()
+            decisions.count(way)
+            slot.runsInline = way == .inline
+            defer { slot.runsInline = false }
+            let start = monotonicNanoseconds()
+            let result = try body()
+            record.chooser.record(way, nanoseconds: monotonicNanoseconds() &- start)
+            return result
+        }
+    }
+
+    /// Calls of one operation key before `operation(_:_:)` has timed both ways and settled on
+    /// one: a benchmark warms up with at least this many calls.
+    public static var operationLearningCalls: Int { 1 + 2 * SplitChooser.trialLength }
+
+    /// How many operations ran split and how many inline, since the pool started.
+    public var operationCounts: (split: Int, inline: Int) {
+        (decisions.splitCount.load(ordering: .relaxed), decisions.inlineCount.load(ordering: .relaxed))
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (vDSO: tens of nanoseconds).
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+}

@@ -1,0 +1,107 @@
+import CPlatform
+import Testing
+@testable import ParallelRuntime
+
+@Suite("ThreadPool.operation")
+struct OperationTests {
+    /// One operation with every kind of parallel work inside: a parallelFor, a join and a scope
+    /// with spawned tasks. Returns the thread ids that ran its pieces and the sum it computed.
+    static func mixedOperation(_ pool: ThreadPool, _ key: OperationKey) -> (threads: Set<Int64>, sum: Int) {
+        let ran = LockedList<Int64>()
+        let values = LockedList<Int>()
+        pool.operation(key) {
+            pool.parallelFor(0..<64, grain: 1) { tile in
+                ran.append(weave_thread_id())
+                values.append(tile.lowerBound)
+            }
+            _ = pool.join({ ran.append(weave_thread_id()); values.append(1_000) },
+                          { ran.append(weave_thread_id()); values.append(2_000) })
+            try? pool.scope { scope in
+                for i in 0..<8 {
+                    scope.spawn { ran.append(weave_thread_id()); values.append(10_000 + i) }
+                }
+            }
+        }
+        return (Set(ran.elements), values.elements.reduce(0, +))
+    }
+
+    static let expectedSum = (0..<64).reduce(0, +) + 3_000 + (0..<8).reduce(0) { $0 + 10_000 + $1 }
+
+    @Test("An operation run inline does all its work on the calling thread; split or not, all of it runs",
+          arguments: [2, 3, 4, 7])
+    func inlineRunsOnTheCaller(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        let key = OperationKey("test.mixed", shape: [threads])
+        var inlineCalls = 0
+        for _ in 0..<12 {
+            let before = pool.operationCounts
+            let (ran, sum) = Self.mixedOperation(pool, key)
+            #expect(sum == Self.expectedSum)
+            let after = pool.operationCounts
+            #expect(after.split + after.inline == before.split + before.inline + 1)
+            if after.inline > before.inline {
+                inlineCalls += 1
+                #expect(ran == [weave_thread_id()])
+            }
+        }
+        // The learning phase alternates, so some calls ran inline whatever the times were.
+        #expect(inlineCalls >= 3)
+    }
+
+    @Test("splitting: .always and one-thread pools never choose; nested operations do not count")
+    func whenNoChoiceIsMade() {
+        let always = ThreadPool(threads: 2, splitting: .always)
+        let single = ThreadPool(threads: 1)
+        let key = OperationKey("test.none")
+        for _ in 0..<10 {
+            #expect(Self.mixedOperation(always, key).sum == Self.expectedSum)
+            #expect(Self.mixedOperation(single, key).sum == Self.expectedSum)
+        }
+        #expect(always.operationCounts == (0, 0))
+        #expect(single.operationCounts == (0, 0))
+
+        let pool = ThreadPool(threads: 3)
+        pool.parallelFor(0..<4, grain: 1) { _ in
+            pool.operation(OperationKey("test.nested")) {}
+        }
+        pool.operation(OperationKey("test.outer")) {
+            pool.operation(OperationKey("test.inner")) {}
+        }
+        #expect(pool.operationCounts == (1, 0))
+    }
+
+    @Test("Keys compare by literal and sizes")
+    func keys() {
+        let shape = [2, 3]
+        #expect(OperationKey("a", shape: shape, 1) == OperationKey("a", shape: [2, 3], 1))
+        #expect(OperationKey("a", shape: shape, 1) != OperationKey("a", shape: shape, 2))
+        #expect(OperationKey("a", shape: shape) != OperationKey("a", shape: [3, 2]))
+        #expect(OperationKey("a") != OperationKey("b"))
+    }
+
+    @Test("An error thrown inside an inline operation reaches the caller and the slot leaves inline mode")
+    func errorsPropagate() throws {
+        struct Failure: Error {}
+        let pool = ThreadPool(threads: 2)
+        let key = OperationKey("test.throws")
+        var inlineFailures = 0
+        for call in 0..<16 {
+            let fails = call % 2 == 1
+            let before = pool.operationCounts.inline
+            let attempt = Result {
+                try pool.operation(key) {
+                    try pool.parallelFor(0..<16, grain: 1) { tile in
+                        if fails && tile.lowerBound == 7 { throw Failure() }
+                    }
+                }
+            }
+            #expect((try? attempt.get()) == nil ? fails : !fails)
+            if fails && pool.operationCounts.inline > before { inlineFailures += 1 }
+        }
+        // Failed calls are not timed, so they take the way the next successful call takes:
+        // the alternation of the learning phase gives inline ones.
+        #expect(inlineFailures >= 1)
+        // Outside an operation the pool splits again: a join's second side can run elsewhere.
+        #expect(pool.core.slots[0].runsInline == false)
+    }
+}
