@@ -10,10 +10,12 @@
 /// Policy:
 /// - The first call is a warm-up (split, not timed). Then `trialLength` calls split and
 ///   `trialLength` inline.
-/// - After that every call takes the way with the lower median of its last `window` times,
-///   and the other way is tried again for `trialLength` calls in a row, once every `interval`
+/// - After that every call takes the way with the lower median of its last `window` times
+///   (the other way must be `margin` faster to take over), and the other way is tried again for `trialLength` calls in a row, once every `interval`
 ///   calls: an interval that keeps those trials near `explorationBudget` of the time (a way
-///   twice as slow is tried every 400 calls, one 5% slower every 20).
+///   twice as slow is tried every 400 calls), but at least `shortestInterval`: two ways
+///   within noise of each other would otherwise be tried every few calls, and each switch
+///   between ways costs a call of its own.
 /// - A call made the other way from the call before it is not timed. Switching has a cost
 ///   of its own that neither steady state pays: after a run of inline calls the workers have
 ///   parked (a futex wake-up, tens of µs in a VM) and the data sits in the caller's cache;
@@ -28,12 +30,15 @@ struct SplitChooser {
     static let minimumSamples = 3
     static let trialLength = 4
     static let explorationBudget = 0.01
-    static let shortestInterval = 16
+    static let shortestInterval = 64
+    static let margin = 0.03
     static let longestInterval = 4096
 
     private var split = RecentTimes()
     private var inline = RecentTimes()
     private var previous: Way?
+    /// The way calls take outside trials (nil until learning is over).
+    private var current: Way?
     private var trialCallsLeft = 0
     private var callsSinceTrial = 0
 
@@ -47,14 +52,23 @@ struct SplitChooser {
             return previous == .split ? .inline : .split
         }
         let splitTime = split.median, inlineTime = inline.median
-        let (best, other) = splitTime <= inlineTime ? (Way.split, Way.inline) : (.inline, .split)
+        // Hysteresis: the other way must be `margin` faster to take over, so two ways within
+        // noise of each other do not trade places (each switch costs a call; see `record`).
+        var best = current ?? (splitTime <= inlineTime ? .split : .inline)
+        let bestTime = best == .split ? splitTime : inlineTime
+        let otherTime = best == .split ? inlineTime : splitTime
+        if Double(otherTime) * (1 + Self.margin) < Double(bestTime) {
+            best = best == .split ? .inline : .split
+        }
+        current = best
+        let other: Way = best == .split ? .inline : .split
         if trialCallsLeft > 0 {
             trialCallsLeft -= 1
             return other
         }
         callsSinceTrial += 1
-        if callsSinceTrial >= Self.interval(best: min(splitTime, inlineTime),
-                                            other: max(splitTime, inlineTime)) {
+        let (fast, slow) = best == .split ? (splitTime, inlineTime) : (inlineTime, splitTime)
+        if callsSinceTrial >= Self.interval(best: fast, other: max(fast, slow)) {
             callsSinceTrial = 0
             trialCallsLeft = Self.trialLength - 1
             return other

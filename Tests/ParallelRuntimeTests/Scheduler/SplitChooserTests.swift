@@ -72,13 +72,30 @@ struct SplitChooserTests {
         #expect(ways.suffix(200).filter { $0 == .split }.count >= 190)
     }
 
-    @Test("Trial intervals keep trials near 1% of the time, within 16...4096 calls")
+    @Test("Trial intervals keep trials near 1% of the time, within 64...4096 calls")
     func intervals() {
-        #expect(SplitChooser.interval(best: 100, other: 100) == 16)
-        #expect(SplitChooser.interval(best: 100, other: 105) == 20)
+        #expect(SplitChooser.interval(best: 100, other: 100) == 64)
+        #expect(SplitChooser.interval(best: 100, other: 120) == 80)
         #expect(SplitChooser.interval(best: 100, other: 200) == 400)
         #expect(SplitChooser.interval(best: 100, other: 100_000) == 4_096)
         #expect(SplitChooser.interval(best: 0, other: 10) == 4_000)
+    }
+
+    @Test("Two ways within 3% of each other do not trade places")
+    func hysteresis() {
+        var chooser = SplitChooser()
+        var call = 0
+        // Split first measures 1% slower, then 1% faster: inline keeps the calls.
+        let ways = Self.run(&chooser, calls: 400) { way in
+            call += 1
+            if way == .split { return call < 100 ? 10_100 : 9_900 }
+            return 10_000
+        }
+        let switchesBack = zip(ways.dropFirst(9), ways.dropFirst(10)).filter { $0 == .split && $1 == .inline }.count
+        let trials = ways.dropFirst(9).filter { $0 == .split }.count
+        // Only trials (four calls every 64) split; no switch of the steady way.
+        #expect(trials == switchesBack * 4)
+        #expect(ways.suffix(20).filter { $0 == .inline }.count >= 16)
     }
 
     @Test("The median is that of the last five times")
