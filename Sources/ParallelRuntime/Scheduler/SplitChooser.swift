@@ -76,14 +76,14 @@ struct SplitChooser {
         return best
     }
 
-    /// Records how long a call made the given way took (ignored for the warm-up and for a call
-    /// that switched ways).
-    mutating func record(_ way: Way, nanoseconds: UInt64) {
+    /// Records how long a call made the given way took, in any unit that is the same for
+    /// every call (`weave_ticks`); ignored for the warm-up and for a call that switched ways.
+    mutating func record(_ way: Way, ticks: UInt64) {
         defer { previous = way }
         guard previous == way else { return }
         switch way {
-        case .split: split.add(nanoseconds)
-        case .inline: inline.add(nanoseconds)
+        case .split: split.add(ticks)
+        case .inline: inline.add(ticks)
         }
     }
 
@@ -108,31 +108,32 @@ struct RecentTimes {
     private var next = 0
     private(set) var count = 0
 
+    /// The median of the times held (the upper one of an even count), kept up to date by
+    /// `add`: `choose` reads it on every call. 0 before the first time.
+    private(set) var median: UInt64 = 0
+
     mutating func add(_ time: UInt64) {
         withUnsafeMutableBytes(of: &times) { $0.storeBytes(of: time, toByteOffset: next * 8, as: UInt64.self) }
         next = (next + 1) % SplitChooser.window
         count = min(count + 1, SplitChooser.window)
+        median = computeMedian()
     }
 
-    /// The median of the times held (the upper one of an even count).
-    /// - Precondition: `count > 0`.
-    var median: UInt64 {
-        precondition(count > 0, "RecentTimes.median needs at least one time")
-        return withUnsafeBytes(of: times) { bytes in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: SplitChooser.window) { sorted in
-                for i in 0..<count { sorted[i] = bytes.load(fromByteOffset: i * 8, as: UInt64.self) }
-                // Insertion sort of at most five values.
-                for i in 1..<max(count, 1) {
-                    let value = sorted[i]
-                    var j = i
-                    while j > 0 && sorted[j - 1] > value {
-                        sorted[j] = sorted[j - 1]
-                        j -= 1
-                    }
-                    sorted[j] = value
+    private func computeMedian() -> UInt64 {
+        // Insertion sort of at most five values, in a local copy of the ring.
+        var sorted = times
+        return withUnsafeMutableBytes(of: &sorted) { raw in
+            let values = raw.bindMemory(to: UInt64.self)
+            for i in 1..<max(count, 1) {
+                let value = values[i]
+                var j = i
+                while j > 0 && values[j - 1] > value {
+                    values[j] = values[j - 1]
+                    j -= 1
                 }
-                return sorted[count / 2]
+                values[j] = value
             }
+            return values[count / 2]
         }
     }
 }

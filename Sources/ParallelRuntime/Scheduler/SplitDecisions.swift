@@ -23,6 +23,18 @@ final class SplitDecisions {
 
     /// The record for `key`, created on first use. Caller-lock holder only.
     func record(for key: OperationKey) -> Record {
+        // A training loop repeats one key: comparing it with the last one is cheaper than
+        // hashing it (the shape array is usually the same buffer).
+        if let last, last.key == key { return last.record }
+        let record = lookUp(key)
+        last = (key, record)
+        return record
+    }
+
+    /// The last key looked up and its record.
+    private var last: (key: OperationKey, record: Record)?
+
+    private func lookUp(_ key: OperationKey) -> Record {
         if let record = records[key] { return record }
         if records.count >= Self.capacity { records.removeAll(keepingCapacity: true) }
         let record = Record()

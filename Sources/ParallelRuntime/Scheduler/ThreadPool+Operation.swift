@@ -1,4 +1,4 @@
-import Glibc
+import CPlatform
 
 extension ThreadPool {
     /// Whether `operation(_:_:)` may run an operation on the calling thread alone.
@@ -30,9 +30,9 @@ extension ThreadPool {
             decisions.count(way)
             slot.runsInline = way == .inline
             defer { slot.runsInline = false }
-            let start = monotonicNanoseconds()
+            let start = weave_ticks()
             let result = try body()
-            record.chooser.record(way, nanoseconds: monotonicNanoseconds() &- start)
+            record.chooser.record(way, ticks: weave_ticks() &- start)
             return result
         }
     }
@@ -45,12 +45,4 @@ extension ThreadPool {
     public var operationCounts: (split: Int, inline: Int) {
         (decisions.splitCount.load(ordering: .relaxed), decisions.inlineCount.load(ordering: .relaxed))
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (vDSO: tens of nanoseconds).
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }

@@ -8,7 +8,7 @@ struct SplitChooserTests {
                     time: (SplitChooser.Way) -> UInt64) -> [SplitChooser.Way] {
         (0..<calls).map { _ in
             let way = chooser.choose()
-            chooser.record(way, nanoseconds: time(way))
+            chooser.record(way, ticks: time(way))
             return way
         }
     }
