@@ -11,11 +11,11 @@
 /// - The first call is a warm-up (split, not timed). Then `trialLength` calls split and
 ///   `trialLength` inline.
 /// - After that every call takes the way with the lower median of its last `window` times
-///   (the other way must be `margin` faster to take over), and the other way is tried again for `trialLength` calls in a row, once every `interval`
-///   calls: an interval that keeps those trials near `explorationBudget` of the time (a way
-///   twice as slow is tried every 400 calls), but at least `shortestInterval`: two ways
-///   within noise of each other would otherwise be tried every few calls, and each switch
-///   between ways costs a call of its own.
+///   (the other way must be `margin` faster to take over). The other way is tried again for
+///   `trialLength` calls in a row, once every `interval` calls: an interval that keeps those
+///   trials near `explorationBudget` of the time (a way twice as slow is tried every 400
+///   calls), but at least `shortestInterval`: two ways within noise of each other would
+///   otherwise be tried every few calls, and each switch between ways costs a call of its own.
 /// - A call made the other way from the call before it is not timed. Switching has a cost
 ///   of its own that neither steady state pays: after a run of inline calls the workers have
 ///   parked (a futex wake-up, tens of µs in a VM) and the data sits in the caller's cache;
@@ -59,6 +59,9 @@ struct SplitChooser {
         let otherTime = best == .split ? inlineTime : splitTime
         if Double(otherTime) * (1 + Self.margin) < Double(bestTime) {
             best = best == .split ? .inline : .split
+            // A trial that won is over: its way is now the steady one.
+            trialCallsLeft = 0
+            callsSinceTrial = 0
         }
         current = best
         let other: Way = best == .split ? .inline : .split
