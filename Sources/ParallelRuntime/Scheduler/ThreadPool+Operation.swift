@@ -12,10 +12,13 @@ extension ThreadPool {
         case whenFaster
     }
 
-    /// Runs one operation — typically one kernel call — either split across the pool as usual
-    /// or with every `parallelFor`, `join` and `spawn` inside it run inline on the calling
-    /// thread, whichever has been faster for `key` lately (see `SplitChooser`). The tiles, and
-    /// so the result, are the same either way.
+    /// Runs one operation — typically a training step, or any run of kernels that hand data to
+    /// each other — either split across the pool as usual or with every `parallelFor`, `join`
+    /// and `spawn` inside it run inline on the calling thread, whichever has been faster for
+    /// `key` lately (see `SplitChooser`). The tiles, and so the result, are the same either way.
+    ///
+    /// Wrap a whole sequence, not each kernel: kernels timed one by one each looked slower
+    /// split next to inline neighbours (Scheduler/README.md, "Operations").
     ///
     /// Only calls from outside the pool choose; a call nested in a task of this pool (a GEMM
     /// inside a convolution's tile) just runs `body`, as does every call on a pool of one
