@@ -42,11 +42,6 @@ final class SplitDecisions {
         return record
     }
 
-    /// The medians of each way for `key`, if it has been seen. Caller-lock holder only.
-    func medians(for key: OperationKey) -> (split: UInt64?, inline: UInt64?)? {
-        records[key]?.chooser.medians
-    }
-
     func count(_ way: SplitChooser.Way) {
         switch way {
         case .split: splitCount.store(splitCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)

@@ -26,24 +26,27 @@ public final class ParallelScope {
         }
         if slot.runsInline {
             // Inside an operation run inline: the task runs now, on this thread.
-            if !failure.hasError {
-                do { try task() } catch { failure.record(error) }
-            }
+            run(task)
             return
         }
         let job = Job()
         job.owner = ownerSlot
         job.retainedByDeque = true
         job.body = { [self] _ in
-            if !failure.hasError {
-                do { try task() } catch { failure.record(error) }
-            }
+            run(task)
             // Sequentially consistent: pairs with the owner's park (see PoolCore.complete).
             pending.subtract(1, ordering: .sequentiallyConsistent)
         }
         pending.add(1, ordering: .sequentiallyConsistent)
         slot.deque.push(Unmanaged.passRetained(job).toOpaque())
         core.announceWork()
+    }
+
+    /// Runs `task` unless a task of the scope has already failed; records its error.
+    private func run(_ task: () throws -> Void) {
+        if !failure.hasError {
+            do { try task() } catch { failure.record(error) }
+        }
     }
 
     func waitForAll(_ slot: WorkerSlot) {
