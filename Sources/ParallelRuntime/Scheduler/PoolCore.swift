@@ -9,6 +9,10 @@ import Synchronization
 package final class PoolCore {
     let threads: Int
     let slots: [WorkerSlot]
+    /// `slots[0]`, the slot of whichever outside thread holds the caller lock. Unowned: `slots`
+    /// keeps it alive, and reading an array element would retain and release it on every
+    /// `operation` call.
+    unowned(unsafe) let callerSlot: WorkerSlot
     /// Threads searching for work while holding a spinner token (Go's `nmspinning`).
     let spinners = Atomic<Int>(0)
     /// Threads whose park word is `parked` (or about to be).
@@ -27,6 +31,7 @@ package final class PoolCore {
     init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
         self.threads = threads
         self.slots = (0..<threads).map { WorkerSlot(index: $0) }
+        callerSlot = slots[0]
         self.maxSpinners = max(1, threads / 2)
         self.spinNanoseconds = spinNanoseconds
         callerLock = .allocate(capacity: 1)
@@ -79,18 +84,38 @@ package final class PoolCore {
     /// workers (a nested call), otherwise slot 0, taken under the caller lock.
     @inline(__always)
     func withSlot<R>(_ body: (WorkerSlot) throws -> R) rethrows -> R {
-        if let slot = CurrentSlot.get(), slot.index < slots.count, slots[slot.index] === slot {
-            return try body(slot)
+        if let slot = ownSlot() { return try body(slot) }
+        let previous = enterAsCaller()
+        defer { leaveAsCaller(restoring: previous) }
+        return try body(callerSlot)
+    }
+
+    /// The calling thread's slot when it is one of this pool's threads (a worker, or the
+    /// caller holding slot 0), nil for an outside thread.
+    @inline(__always)
+    func ownSlot() -> WorkerSlot? {
+        guard let slot = CurrentSlot.get(), slot.index < slots.count, slots[slot.index] === slot else {
+            return nil
         }
+        return slot
+    }
+
+    /// Makes an outside thread the holder of slot 0: takes the caller lock and makes slot 0
+    /// the thread's current slot. Returns the thread's previous current slot (it may be inside
+    /// another pool) for `leaveAsCaller(restoring:)`.
+    @inline(__always)
+    func enterAsCaller() -> UnsafeMutableRawPointer? {
         pthread_mutex_lock(callerLock)
         let previous = CurrentSlot.getRaw()
-        CurrentSlot.set(slots[0])
-        slots[0].publishCPU()
-        defer {
-            CurrentSlot.setRaw(previous)
-            pthread_mutex_unlock(callerLock)
-        }
-        return try body(slots[0])
+        CurrentSlot.setRaw(Unmanaged.passUnretained(callerSlot).toOpaque())
+        callerSlot.publishCPU()
+        return previous
+    }
+
+    @inline(__always)
+    func leaveAsCaller(restoring previous: UnsafeMutableRawPointer?) {
+        CurrentSlot.setRaw(previous)
+        pthread_mutex_unlock(callerLock)
     }
 
     // MARK: Fork and join

@@ -1,5 +1,6 @@
 import CPlatform
 
+
 extension ThreadPool {
     /// Whether `operation(_:_:)` may run an operation on the calling thread alone.
     public enum Splitting: Sendable, Equatable {
@@ -23,21 +24,44 @@ extension ThreadPool {
     /// Only calls from outside the pool choose; a call nested in a task of this pool (a GEMM
     /// inside a convolution's tile) just runs `body`, as does every call on a pool of one
     /// thread or with `splitting == .always`.
+    @inlinable
     public func operation<R>(_ key: OperationKey, _ body: () throws -> R) rethrows -> R {
-        if threads == 1 || splitting == .always || currentSlot != nil {
-            return try body()
+        // Inlined into the caller, so the generic body call is specialized: the choosing and
+        // timing around it are two plain calls (an unspecialized generic closure cost tens of
+        // ns in metadata lookups per call).
+        guard beginOperation(key) else { return try body() }
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            endOperation(timed: false)
+            throw error
         }
-        return try core.withSlot { slot in
-            let record = decisions.record(for: key)
-            let way = record.chooser.choose()
-            decisions.count(way)
-            slot.runsInline = way == .inline
-            defer { slot.runsInline = false }
-            let start = weave_ticks()
-            let result = try body()
-            record.chooser.record(way, ticks: weave_ticks() &- start)
-            return result
-        }
+        endOperation(timed: true)
+        return result
+    }
+
+    /// For a call from outside the pool on a pool that chooses: takes slot 0 (under the caller
+    /// lock), chooses the way for `key`, starts the clock and returns true. Otherwise returns
+    /// false and `body` just runs.
+    @usableFromInline
+    func beginOperation(_ key: OperationKey) -> Bool {
+        if threads == 1 || splitting == .always || core.ownSlot() != nil { return false }
+        let previous = core.enterAsCaller()
+        let way = decisions.begin(key, restoringAfterwards: previous)
+        core.callerSlot.runsInline = way == .inline
+        decisions.startClock()
+        return true
+    }
+
+    /// Ends the call `beginOperation` began: records its time (unless it threw) and gives
+    /// slot 0 back.
+    @usableFromInline
+    func endOperation(timed: Bool) {
+        let end = weave_ticks()
+        core.callerSlot.runsInline = false
+        let previous = decisions.end(at: end, timed: timed)
+        core.leaveAsCaller(restoring: previous)
     }
 
     /// Calls of one operation key before `operation(_:_:)` has timed both ways and settled on
@@ -47,5 +71,41 @@ extension ThreadPool {
     /// How many operations ran split and how many inline, since the pool started.
     public var operationCounts: (split: Int, inline: Int) {
         (decisions.splitCount.load(ordering: .relaxed), decisions.inlineCount.load(ordering: .relaxed))
+    }
+
+    /// Per operation key: calls made each way and the recent cost of each, for reports
+    /// that explain a scaling figure. Waits for any operation running from outside the pool.
+    public func operationSummaries() -> [OperationSummary] {
+        core.withSlot { _ in decisions.summaries() }
+    }
+}
+
+/// What `ThreadPool.operation(_:_:)` did for one key.
+public struct OperationSummary: Sendable, Codable, Equatable {
+    /// The key's description ("name [shape] sizes").
+    public var key: String
+    public var callsSplit: Int
+    public var callsInline: Int
+    /// Calls made the other way from the call before (each trial of the slower way makes two).
+    public var switches: Int
+    /// What a call each way costs lately (the median of its last few times plus its tail of
+    /// stalls; `SplitChooser`), in `weave_ticks` (the TSC on x86): compare them with each
+    /// other only. Nil for a way not yet timed.
+    public var splitTicks: UInt64?
+    public var inlineTicks: UInt64?
+    /// The median of the last few calls made the other way from the call before.
+    public var switchedTicks: UInt64?
+
+    /// Split time over inline time (below 1: splitting is faster), nil until both are timed.
+    public var splitOverInline: Double? {
+        guard let split = splitTicks, let inline = inlineTicks, inline > 0 else { return nil }
+        return Double(split) / Double(inline)
+    }
+
+    /// A call that switched ways over the faster way's time, nil until both are timed.
+    public var switchedOverBest: Double? {
+        guard let switched = switchedTicks, let split = splitTicks, let inline = inlineTicks,
+              min(split, inline) > 0 else { return nil }
+        return Double(switched) / Double(min(split, inline))
     }
 }

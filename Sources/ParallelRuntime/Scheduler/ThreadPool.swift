@@ -106,9 +106,7 @@ public final class ThreadPool {
     /// The index of the calling thread's slot in this pool (0 for the caller, 1... for
     /// workers), or nil when called from a thread that is not inside this pool.
     public var currentSlot: Int? {
-        guard let slot = CurrentSlot.get(), slot.index < core.slots.count,
-              core.slots[slot.index] === slot else { return nil }
-        return slot.index
+        core.ownSlot()?.index
     }
 }
 

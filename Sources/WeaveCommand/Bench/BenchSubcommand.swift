@@ -44,6 +44,7 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
         report.cacheLineRoundTrip["after"] = after
     }
     printPoolActivity(report)
+    printOperations(report)
     printRoundTrip(report)
     printScalingVerdict(report)
     if let path = options.json {

@@ -17,6 +17,8 @@ struct PoolActivity: Codable, Sendable {
     /// because that measured faster (`--splitting when-faster`).
     var operationsSplit: Int
     var operationsInline: Int
+    /// Per operation key: calls each way and the recent cost of each.
+    var operations: [OperationSummary]
 
     init(benchmark: String, pool: ThreadPool) {
         let statistics = pool.statistics
@@ -26,6 +28,7 @@ struct PoolActivity: Codable, Sendable {
         parks = statistics.parks.reduce(0, +)
         dozes = statistics.dozes.reduce(0, +)
         (operationsSplit, operationsInline) = pool.operationCounts
+        operations = pool.operationSummaries()
     }
 }
 
@@ -47,4 +50,22 @@ func printPoolActivity(_ report: BenchReport) {
         [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)",
          "\($0.operationsSplit)", "\($0.operationsInline)"]
     })
+}
+
+/// One line per operation key of each pool: how its calls went, and why (the recent costs).
+func printOperations(_ report: BenchReport) {
+    let rows = report.poolActivity.flatMap { activity in
+        activity.operations.map { operation in
+            [activity.benchmark, "\(activity.threads)", operation.key, "\(operation.callsSplit)",
+             "\(operation.callsInline)", "\(operation.switches)",
+             operation.splitOverInline.map { String(format: "%.2f", $0) } ?? "–",
+             operation.switchedOverBest.map { String(format: "%.2f", $0) } ?? "–"]
+        }
+    }
+    guard !rows.isEmpty else { return }
+    print("\nOperations (--splitting when-faster: each key runs split or inline, whichever has been "
+          + "faster lately; switches count calls made the other way from the call before; split/inline "
+          + "is the ratio of the two ways' recent costs (median time plus stalls), below 1 when splitting is faster; "
+          + "switch/best is the recent median of a call that switched, over the faster way's cost):")
+    printTable(["benchmark", "threads", "operation", "split", "inline", "switches", "split/inline", "switch/best"], rows)
 }

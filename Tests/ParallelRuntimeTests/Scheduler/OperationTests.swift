@@ -1,3 +1,4 @@
+import Synchronization
 import CPlatform
 import Testing
 @testable import ParallelRuntime
@@ -103,5 +104,42 @@ struct OperationTests {
         #expect(inlineFailures >= 1)
         // Outside an operation the pool splits again: a join's second side can run elsewhere.
         #expect(pool.core.slots[0].runsInline == false)
+    }
+
+    @Test("operationSummaries counts each key's calls and describes the key")
+    func summaries() {
+        let pool = ThreadPool(threads: 2)
+        for _ in 0..<20 { pool.operation(OperationKey("test.a", shape: [4, 5], 6)) {} }
+        for _ in 0..<3 { pool.operation(OperationKey("test.b")) {} }
+        let summaries = pool.operationSummaries()
+        #expect(summaries.map(\.key) == ["test.a [4, 5] 6", "test.b"])
+        #expect(summaries[0].callsSplit + summaries[0].callsInline == 20)
+        // Learning is over after 9 calls: both ways are timed, and it switched ways at least
+        // twice (split, inline, then the chosen way or a trial).
+        #expect(summaries[0].splitTicks != nil && summaries[0].inlineTicks != nil)
+        #expect(summaries[0].switches >= 2)
+        // The warm-up and two split calls: inline not yet tried.
+        #expect(summaries[1].callsSplit == 3 && summaries[1].inlineTicks == nil && summaries[1].switches == 0)
+    }
+
+    @Test("An operation of one pool called from a task of another gives the thread its slot back")
+    func operationInsideAnotherPool() {
+        let outer = ThreadPool(threads: 2)
+        let inner = ThreadPool(threads: 2)
+        let mismatches = Mutex(0)
+        let sums = Mutex(0)
+        outer.parallelFor(0..<8, grain: 1) { tiles in
+            let before = outer.currentSlot
+            let sum = inner.operation(OperationKey("test.inner pool")) {
+                inner.parallelReduce(0..<100, grain: 10, identity: 0, { $0.reduce(0, +) }, combine: +)
+            }
+            sums.withLock { $0 += sum }
+            if outer.currentSlot != before || before == nil || inner.currentSlot != nil {
+                mismatches.withLock { $0 += 1 }
+            }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
+        #expect(sums.withLock { $0 } == 8 * 4_950)
+        #expect(inner.operationCounts.split + inner.operationCounts.inline == 8)
     }
 }
