@@ -18,7 +18,7 @@
 ///   tried every 300 calls), but at least `shortestInterval`: two ways within noise of each
 ///   other would otherwise be tried every few calls.
 /// - A trial that loses doubles the shortest interval (up to `longestInterval`), and a change
-///   of more than `driftBand` in the steady way's own cost brings it back. Two ways within
+///   of more than `driftBand` in the steady way's own median brings it back. Two ways within
 ///   noise of each other cost a switch into the other way and one back per trial whatever the
 ///   budget: a call after the switch took 1.3× a steady call under contention, and trials
 ///   every 64 calls cost a 0.1 ms SGEMM 1–2%. When nothing changes, trials thin out to one
@@ -55,7 +55,7 @@ struct SplitChooser {
     private var callsSinceTrial = 0
     /// The fewest calls between trials now: `shortestInterval`, doubled by each lost trial.
     private var backoff = shortestInterval
-    /// The steady way's cost when `backoff` last changed (0: not yet set).
+    /// The steady way's median when `backoff` last changed (0: not yet set).
     private var steadyReference: UInt64 = 0
 
     /// The way for the next call.
@@ -80,10 +80,15 @@ struct SplitChooser {
             // as soon as the budget allows.
             trialCallsLeft = 0
             callsSinceTrial = 0
-            resetBackoff(steady: min(fast, slow))
-        } else if Double(fast) > Double(steadyReference) * (1 + Self.driftBand)
-                    || Double(fast) < Double(steadyReference) * (1 - Self.driftBand) {
-            resetBackoff(steady: fast)
+            resetBackoff(steady: (best == .split ? split : inline).median)
+        } else {
+            // Drift is judged on the median, not the cost: one stall moves the tail a little,
+            // and should not bring trials back.
+            let steady = (best == .split ? split : inline).median
+            if Double(steady) > Double(steadyReference) * (1 + Self.driftBand)
+                || Double(steady) < Double(steadyReference) * (1 - Self.driftBand) {
+                resetBackoff(steady: steady)
+            }
         }
         current = best
         let other: Way = best == .split ? .inline : .split
@@ -92,7 +97,7 @@ struct SplitChooser {
             if trialCallsLeft == 0 {
                 // The trial's last call: it did not win (a win ends the trial above).
                 backoff = min(2 * backoff, Self.longestInterval)
-                steadyReference = fast
+                steadyReference = (best == .split ? split : inline).median
             }
             return other
         }
@@ -155,10 +160,13 @@ struct SplitChooser {
 /// then, and the split call waits for it: measured on a 4 µs SGEMM, 0.6% of split calls took
 /// over 5× the median, for 13% of the split time, while the medians of both ways were equal.
 /// `tail` is a moving average (over about `tailCalls` calls) of each call's time beyond twice
-/// the median, capped at `stallCap` medians so that one preemption alone does not flip a choice.
+/// the median, capped at `stallCap` medians so that one preemption alone does not flip a
+/// choice: it adds 7/64 of a median. (With 16 medians over 32 calls it added half a median,
+/// and on a 3 µs SGEMM, where an interrupt is several medians, inline and split traded places
+/// on noise.)
 struct RecentTimes {
-    static let tailCalls: UInt64 = 32
-    static let stallCap: UInt64 = 16
+    static let tailCalls: UInt64 = 64
+    static let stallCap: UInt64 = 8
 
     private var times: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     private var next = 0

@@ -114,10 +114,10 @@ struct OperationTests {
         let summaries = pool.operationSummaries()
         #expect(summaries.map(\.key) == ["test.a [4, 5] 6", "test.b"])
         #expect(summaries[0].callsSplit + summaries[0].callsInline == 20)
-        // Learning is over after 9 calls: both ways are timed, and it switched ways at least
-        // twice (split, inline, then the chosen way or a trial).
+        // Learning is over after 9 calls: both ways are timed, and it switched from split to
+        // inline at least once.
         #expect(summaries[0].splitTicks != nil && summaries[0].inlineTicks != nil)
-        #expect(summaries[0].switches >= 2)
+        #expect(summaries[0].switches >= 1 && summaries[0].callsInline >= 4)
         // The warm-up and two split calls: inline not yet tried.
         #expect(summaries[1].callsSplit == 3 && summaries[1].inlineTicks == nil && summaries[1].switches == 0)
     }

@@ -112,7 +112,7 @@ struct SplitChooserTests {
         var chooser = SplitChooser()
         var splitCalls = 0
         // Split's median is lower, but one split call in 20 stalls for 100 medians (a worker
-        // descheduled mid-tile): 15 capped medians / 20 calls ≈ +75% on average.
+        // descheduled mid-tile): 7 capped medians / 20 calls ≈ +35% on average.
         let ways = Self.run(&chooser, calls: 4_000) { way in
             if way == .inline { return 10_500 }
             splitCalls += 1
@@ -168,13 +168,13 @@ struct SplitChooserTests {
         }
     }
 
-    @Test("A stall adds to the tail (capped at 16 medians); ordinary calls wear it away")
+    @Test("A stall adds to the tail (capped at 8 medians); ordinary calls wear it away")
     func tail() {
         var times = RecentTimes()
         for _ in 0..<5 { times.add(1_000) }
         #expect(times.tail == 0 && times.cost == 1_000)
-        times.add(1_000_000)  // capped: (16 − 1)·1000 / 32
-        #expect(times.tail == 468)
+        times.add(1_000_000)  // capped: (8 − 1)·1000 / 64
+        #expect(times.tail == 109)
         #expect(times.median == 1_000)
         for _ in 0..<200 { times.add(1_000) }
         #expect(times.tail < 1_000 / 100)
