@@ -74,7 +74,8 @@ extension ThreadPool {
     }
 
     /// Per operation key: calls made each way and the recent cost of each, for reports
-    /// that explain a scaling figure. Waits for any operation running from outside the pool.
+    /// that explain a scaling figure. Call it from outside the pool: it waits for any operation
+    /// running from outside (the table is guarded by the caller lock).
     public func operationSummaries() -> [OperationSummary] {
         core.withSlot { _ in decisions.summaries() }
     }
