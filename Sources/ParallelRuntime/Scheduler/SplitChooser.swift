@@ -67,50 +67,57 @@ struct SplitChooser {
             if previousCount < Self.minimumSamples { return previous }
             return previous == .split ? .inline : .split
         }
-        let splitTime = split.cost, inlineTime = inline.cost
         // Hysteresis: the other way must be `margin` faster to take over, so two ways within
         // noise of each other do not trade places (each switch costs a call; see `record`).
-        var best = current ?? (splitTime <= inlineTime ? .split : .inline)
-        let bestTime = best == .split ? splitTime : inlineTime
-        let otherTime = best == .split ? inlineTime : splitTime
-        let (fast, slow) = best == .split ? (splitTime, inlineTime) : (inlineTime, splitTime)
-        if Double(otherTime) * (1 + Self.margin) < Double(bestTime) {
-            best = best == .split ? .inline : .split
+        var best = current ?? (split.cost <= inline.cost ? .split : .inline)
+        if Double(times(opposite(best)).cost) * (1 + Self.margin) < Double(times(best).cost) {
+            best = opposite(best)
             // A trial that won is over: its way is now the steady one, and the next trial comes
             // as soon as the budget allows.
             trialCallsLeft = 0
             callsSinceTrial = 0
-            resetBackoff(steady: (best == .split ? split : inline).median)
+            resetBackoff(steady: times(best).median)
         } else {
             // Drift is judged on the median, not the cost: one stall moves the tail a little,
             // and should not bring trials back.
-            let steady = (best == .split ? split : inline).median
+            let steady = times(best).median
             if Double(steady) > Double(steadyReference) * (1 + Self.driftBand)
                 || Double(steady) < Double(steadyReference) * (1 - Self.driftBand) {
                 resetBackoff(steady: steady)
             }
         }
         current = best
-        let other: Way = best == .split ? .inline : .split
+        let other = opposite(best)
         if trialCallsLeft > 0 {
             trialCallsLeft -= 1
             if trialCallsLeft == 0 {
                 // The trial's last call: it did not win (a win ends the trial above).
                 backoff = min(2 * backoff, Self.longestInterval)
-                steadyReference = (best == .split ? split : inline).median
+                steadyReference = times(best).median
             }
             return other
         }
         callsSinceTrial += 1
-        let switchTime = switched.count > 0 ? switched.median : fast
-        let interval = max(backoff, Self.interval(best: fast, other: max(fast, slow), switched: switchTime))
-        if callsSinceTrial >= interval {
-            callsSinceTrial = 0
-            trialCallsLeft = Self.trialLength - 1
-            return other
+        // The interval is at least `backoff`, so the budget's interval (floating point) is
+        // only worked out once that many calls have passed, not on every call.
+        if callsSinceTrial >= backoff {
+            let fast = times(best).cost
+            let slow = max(fast, times(other).cost)
+            let switchTime = switched.count > 0 ? switched.median : fast
+            if callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
+                callsSinceTrial = 0
+                trialCallsLeft = Self.trialLength - 1
+                return other
+            }
         }
         return best
     }
+
+    @inline(__always)
+    private func times(_ way: Way) -> RecentTimes { way == .split ? split : inline }
+
+    @inline(__always)
+    private func opposite(_ way: Way) -> Way { way == .split ? .inline : .split }
 
     private mutating func resetBackoff(steady: UInt64) {
         backoff = Self.shortestInterval

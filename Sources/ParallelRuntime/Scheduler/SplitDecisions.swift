@@ -116,4 +116,3 @@ extension SplitDecisions: @unchecked Sendable {
     // pool's caller lock, whose unlock/lock orders successive holders; the counters are
     // atomics.
 }
-

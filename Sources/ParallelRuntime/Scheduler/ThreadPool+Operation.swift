@@ -1,6 +1,5 @@
 import CPlatform
 
-
 extension ThreadPool {
     /// Whether `operation(_:_:)` may run an operation on the calling thread alone.
     public enum Splitting: Sendable, Equatable {
