@@ -257,13 +257,14 @@ package final class PoolCore {
         var lookAnyway = false
         while true {
             if done() {
-                if token { releaseSpinnerToken() }
+                // A joiner can hold a token: `wakeOne` may pick it while it parks.
+                if token { passOnSpinnerToken() }
                 return
             }
             if !lookAnyway && sharesCPUWithBusyPeer(slot) {
                 if token {
                     token = false
-                    releaseSpinnerToken()
+                    passOnSpinnerToken()
                 }
                 doze(slot, nanoseconds: dozeNanoseconds, until: done)
                 // Back off while the CPU stays shared. After each longest doze, look for work
@@ -380,6 +381,18 @@ package final class PoolCore {
             current = original
         }
         return false
+    }
+
+    /// Gives up a token without having found work, for a reason other than parking (the
+    /// search ended, or the thread dozes). A pusher that saw the token skipped waking anyone,
+    /// trusting the holder to find its work; so the last holder to leave wakes a sleeper if
+    /// work is left. (Parking needs no hand-over: its re-check finds the work itself.)
+    private func passOnSpinnerToken() {
+        // Sequentially consistent, then a fence before reading the deques: the store-buffering
+        // pair of `announceWork` (push, fence, read `spinners`).
+        let left = spinners.subtract(1, ordering: .sequentiallyConsistent).newValue
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if left == 0 && anyWork() { wakeOne() }
     }
 
     private func releaseSpinnerToken() {

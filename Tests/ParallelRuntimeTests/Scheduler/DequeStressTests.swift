@@ -117,4 +117,24 @@ struct PoolStressTests {
         }
         #expect(counters.values.allSatisfy { $0 == 1 })
     }
+
+    /// Every tile blocks until all threads hold one, so each fork must reach a thread that is
+    /// parked or dozing: a lost wake-up leaves a tile in a deque and the barrier times out.
+    @Test("Rounds of an N-party barrier inside N tiles all complete", arguments: [3, 4, 7])
+    func barrierRounds(threads: Int) {
+        let pool = ThreadPool(threads: threads, spinMicroseconds: 1)
+        var failed = 0
+        for round in 0..<300 {
+            let barrier = SpinBarrier(parties: threads)
+            let passed = AtomicCounters(1)
+            pool.parallelFor(0..<threads) { _ in
+                if barrier.arriveAndWait(seconds: 5) { passed.increment(0) }
+            }
+            if passed.value(0) != threads {
+                failed += 1
+                Issue.record("round \(round): only \(passed.value(0)) of \(threads) threads met")
+                if failed >= 2 { return }
+            }
+        }
+    }
 }
