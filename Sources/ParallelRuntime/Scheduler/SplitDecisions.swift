@@ -8,9 +8,11 @@ import Synchronization
 /// `ThreadPool.operation` consults it from outside callers only; calls nested inside the pool
 /// just run.
 ///
-/// Records are values in an array, found through a dictionary of indices and a one-entry
-/// cache: `operation` runs around every training step and every timed benchmark call, and
-/// class records cost a retain and a release per call on top of the ~50 ns the rest takes.
+/// The records and the state of the call in flight live in memory the table allocates once,
+/// reached through pointers: `operation` runs around every training step and every timed
+/// benchmark call, and as stored properties of this class and elements of an array they cost
+/// a dynamic exclusivity check per access, a uniqueness check per write and retains of the
+/// array's buffer (a quarter of a 73 ns empty operation, by `perf`).
 final class SplitDecisions {
     /// One key's chooser and how its calls went.
     struct Record {
@@ -31,77 +33,104 @@ final class SplitDecisions {
         }
     }
 
+    /// The operation in flight (its record and way, when its clock started, and the caller's
+    /// current slot to restore when it ends) and the last key looked up.
+    private struct State {
+        var count = 0
+        /// A training loop repeats one key, and comparing it with the last one is cheaper than
+        /// hashing it (the shape is usually the same buffer).
+        var lastKey = OperationKey("")
+        var lastIndex = -1
+        var running = -1
+        var runningWay = SplitChooser.Way.split
+        var started: UInt64 = 0
+        var callerPreviousSlot: UnsafeMutableRawPointer?
+    }
+
     /// Keys beyond this many are dropped all at once (a program that keeps changing shapes
     /// must not grow the table without bound; it only re-learns).
     static let capacity = 512
 
+    /// `capacity` records, the first `state.count` initialised.
+    private let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
+    private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
+    /// Touched only when a key is not the last one.
     private var indices: [OperationKey: Int] = [:]
-    private var records: [Record] = []
-    /// The last key looked up, and its index: a training loop repeats one key, and comparing
-    /// it with the last one is cheaper than hashing it (the shape is usually the same buffer).
-    private var lastKey = OperationKey("")
-    private var lastIndex = -1
-
-    // The operation in flight: its record and way, when its clock started, and the caller's
-    // current slot to restore when it ends.
-    private var running = -1
-    private var runningWay = SplitChooser.Way.split
-    private var started: UInt64 = 0
-    private var callerPreviousSlot: UnsafeMutableRawPointer?
 
     // Written by the slot-0 thread (relaxed), read by anyone for statistics.
     let splitCount = Atomic<Int>(0)
     let inlineCount = Atomic<Int>(0)
 
+    init() { state.initialize(to: State()) }
+
+    deinit {
+        records.deinitialize(count: state.pointee.count)
+        records.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
     /// The index of `key`'s record, created on first use.
+    @inline(__always)
     func index(of key: OperationKey) -> Int {
-        if lastIndex >= 0 && lastKey == key { return lastIndex }
+        if state.pointee.lastIndex >= 0 && state.pointee.lastKey == key { return state.pointee.lastIndex }
+        return lookUp(key)
+    }
+
+    @inline(never)
+    private func lookUp(_ key: OperationKey) -> Int {
         let index: Int
         if let known = indices[key] {
             index = known
         } else {
-            if records.count >= Self.capacity {
-                records.removeAll(keepingCapacity: true)
+            if state.pointee.count >= Self.capacity {
+                records.deinitialize(count: state.pointee.count)
+                state.pointee.count = 0
                 indices.removeAll(keepingCapacity: true)
             }
-            index = records.count
-            records.append(Record(key: key))
+            index = state.pointee.count
+            (records + index).initialize(to: Record(key: key))
+            state.pointee.count += 1
             indices[key] = index
         }
-        lastKey = key
-        lastIndex = index
+        state.pointee.lastKey = key
+        state.pointee.lastIndex = index
         return index
     }
 
     /// Chooses the way of a call of `key` and counts it; `previousSlot` is handed back by `end`.
     func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?) -> SplitChooser.Way {
         let index = index(of: key)
-        let way = records[index].chooser.choose()
-        records[index].count(way)
+        let record = records + index
+        let way = record.pointee.chooser.choose()
+        record.pointee.count(way)
         switch way {
         case .split: splitCount.store(splitCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         case .inline: inlineCount.store(inlineCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         }
-        running = index
-        runningWay = way
-        callerPreviousSlot = previousSlot
+        state.pointee.running = index
+        state.pointee.runningWay = way
+        state.pointee.callerPreviousSlot = previousSlot
         return way
     }
 
     /// Starts the clock of the call `begin` chose (the last thing before its body).
     @inline(__always)
-    func startClock() { started = weave_ticks() }
+    func startClock() { state.pointee.started = weave_ticks() }
 
     /// Records the time of the call in flight (when `timed`) and returns the slot to restore.
     func end(at ticks: UInt64, timed: Bool) -> UnsafeMutableRawPointer? {
-        if timed { records[running].chooser.record(runningWay, ticks: ticks &- started) }
-        running = -1
-        return callerPreviousSlot
+        let running = state.pointee.running
+        if timed {
+            records[running].chooser.record(state.pointee.runningWay, ticks: ticks &- state.pointee.started)
+        }
+        state.pointee.running = -1
+        return state.pointee.callerPreviousSlot
     }
 
     /// Every key's counts and recent medians, sorted by key.
     func summaries() -> [OperationSummary] {
-        records.map { record in
+        UnsafeBufferPointer(start: records, count: state.pointee.count).map { record in
             let costs = record.chooser.costs
             return OperationSummary(key: record.key.description, callsSplit: record.callsSplit,
                                     callsInline: record.callsInline, switches: record.switches,

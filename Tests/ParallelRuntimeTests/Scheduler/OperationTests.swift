@@ -122,6 +122,23 @@ struct OperationTests {
         #expect(summaries[1].callsSplit == 3 && summaries[1].inlineTicks == nil && summaries[1].switches == 0)
     }
 
+    @Test("A table full of keys starts over and keeps counting the keys that follow")
+    func tableStartsOver() {
+        let pool = ThreadPool(threads: 2)
+        let capacity = SplitDecisions.capacity
+        // Keys with heap-allocated shapes: the records dropped at the reset must release them.
+        for i in 0..<(capacity + 40) {
+            for _ in 0..<2 { pool.operation(OperationKey("test.many keys", shape: [i, i + 1])) {} }
+        }
+        let summaries = pool.operationSummaries()
+        #expect(summaries.count == 40)
+        #expect(summaries.allSatisfy { $0.callsSplit + $0.callsInline == 2 })
+        #expect(Set(summaries.map(\.key)) == Set((capacity..<(capacity + 40)).map { "test.many keys [\($0), \($0 + 1)]" }))
+        // The first key was dropped: it learns again from its warm-up.
+        pool.operation(OperationKey("test.many keys", shape: [0, 1])) {}
+        #expect(pool.operationSummaries().first { $0.key == "test.many keys [0, 1]" }?.callsSplit == 1)
+    }
+
     @Test("An operation of one pool called from a task of another gives the thread its slot back")
     func operationInsideAnotherPool() {
         let outer = ThreadPool(threads: 2)
