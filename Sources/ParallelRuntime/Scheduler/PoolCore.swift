@@ -13,6 +13,10 @@ package final class PoolCore {
     /// keeps it alive, and reading an array element would retain and release it on every
     /// `operation` call.
     unowned(unsafe) let callerSlot: WorkerSlot
+    /// Each slot's address, as `CurrentSlot` holds it: `isOwnThread` and `enterAsCaller`
+    /// compare and store these, where going through the slot references cost a retain and a
+    /// release each (a fifth of an empty `operation`).
+    private let slotAddresses: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// Threads searching for work while holding a spinner token (Go's `nmspinning`).
     let spinners = Atomic<Int>(0)
     /// Threads whose park word is `parked` (or about to be).
@@ -23,7 +27,7 @@ package final class PoolCore {
     /// How long a thread spins looking for work before it parks.
     let spinNanoseconds: Int64
     /// Serialises external callers: slot 0 belongs to one of them at a time.
-    private let callerLock: UnsafeMutablePointer<pthread_mutex_t>
+    private let callerLock = CallerLock()
     private let workersExited = DispatchGroup()
     /// Marks the worker queues, so tests can check that tasks run on Dispatch-hosted workers.
     static let workerQueueKey = DispatchSpecificKey<String>()
@@ -32,10 +36,10 @@ package final class PoolCore {
         self.threads = threads
         self.slots = (0..<threads).map { WorkerSlot(index: $0) }
         callerSlot = slots[0]
+        slotAddresses = .allocate(capacity: threads)
+        slotAddresses.initialize(from: slots.map { Unmanaged.passUnretained($0).toOpaque() }, count: threads)
         self.maxSpinners = max(1, threads / 2)
         self.spinNanoseconds = spinNanoseconds
-        callerLock = .allocate(capacity: 1)
-        pthread_mutex_init(callerLock, nil)
         if let cpus = pinCPUs, !cpus.isEmpty {
             for slot in slots.dropFirst() {
                 let cpu = cpus[slot.index % cpus.count]
@@ -57,8 +61,8 @@ package final class PoolCore {
     }
 
     deinit {
-        pthread_mutex_destroy(callerLock)
         callerLock.deallocate()
+        slotAddresses.deallocate()
     }
 
     /// Stops the workers and waits until every run loop has returned.
@@ -100,22 +104,34 @@ package final class PoolCore {
         return slot
     }
 
+    /// Whether the calling thread is one of this pool's threads: `ownSlot() != nil` without
+    /// touching a reference count.
+    @inline(__always)
+    func isOwnThread() -> Bool {
+        guard let raw = CurrentSlot.getRaw() else { return false }
+        // The slot `raw` names is alive: a thread's current slot is set only while it is
+        // inside that slot's pool.
+        let index = Unmanaged<WorkerSlot>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.index }
+        return index < threads && slotAddresses[index] == raw
+    }
+
     /// Makes an outside thread the holder of slot 0: takes the caller lock and makes slot 0
     /// the thread's current slot. Returns the thread's previous current slot (it may be inside
     /// another pool) for `leaveAsCaller(restoring:)`.
     @inline(__always)
     func enterAsCaller() -> UnsafeMutableRawPointer? {
-        pthread_mutex_lock(callerLock)
+        callerLock.lock()
         let previous = CurrentSlot.getRaw()
-        CurrentSlot.setRaw(Unmanaged.passUnretained(callerSlot).toOpaque())
-        callerSlot.publishCPU()
+        let caller = slotAddresses[0]
+        CurrentSlot.setRaw(caller)
+        _ = Unmanaged<WorkerSlot>.fromOpaque(caller)._withUnsafeGuaranteedRef { $0.publishCPU() }
         return previous
     }
 
     @inline(__always)
     func leaveAsCaller(restoring previous: UnsafeMutableRawPointer?) {
         CurrentSlot.setRaw(previous)
-        pthread_mutex_unlock(callerLock)
+        callerLock.unlock()
     }
 
     // MARK: Fork and join

@@ -30,6 +30,11 @@
 ///   after split calls, half of it sits in other caches. Timing the switch made splitting
 ///   look slower than it is in a run of split calls.
 ///
+/// - Steady calls are timed one in `sampledCalls` (`timesCall`): two clock reads and the
+///   bookkeeping were a third of an empty operation. Calls while learning, trial calls and
+///   the call that switches back after a trial are always timed; a drift of the steady way
+///   shows in its median within `sampledCalls · 3` calls instead of 3.
+///
 /// Results never depend on the way: the tiles are the same.
 struct SplitChooser {
     enum Way: Sendable { case split, inline }
@@ -42,6 +47,7 @@ struct SplitChooser {
     static let margin = 0.03
     static let longestInterval = 4096
     static let driftBand = 0.10
+    static let sampledCalls = 4
 
     private var split = RecentTimes()
     private var inline = RecentTimes()
@@ -57,9 +63,14 @@ struct SplitChooser {
     private var backoff = shortestInterval
     /// The steady way's median when `backoff` last changed (0: not yet set).
     private var steadyReference: UInt64 = 0
+    /// Steady calls since the last one timed.
+    private var untimedCalls = 0
+    /// Whether the call `choose` just chose is to be timed (`record`) or not (`skip`).
+    private(set) var timesCall = true
 
-    /// The way for the next call.
+    /// The way for the next call; sets `timesCall`.
     mutating func choose() -> Way {
+        timesCall = true
         guard let previous else { return .split }
         if split.count < Self.minimumSamples || inline.count < Self.minimumSamples {
             // Learning: stay with a way until it has its samples, then take the other.
@@ -110,6 +121,14 @@ struct SplitChooser {
                 return other
             }
         }
+        if previous == best {
+            untimedCalls += 1
+            if untimedCalls < Self.sampledCalls {
+                timesCall = false
+            } else {
+                untimedCalls = 0
+            }
+        }
         return best
     }
 
@@ -123,6 +142,9 @@ struct SplitChooser {
         backoff = Self.shortestInterval
         steadyReference = steady
     }
+
+    /// Notes a call made the given way that was not timed (`timesCall` was false, or it threw).
+    mutating func skip(_ way: Way) { previous = way }
 
     /// Records how long a call made the given way took, in any unit that is the same for
     /// every call (`weave_ticks`); ignored for the warm-up and for a call that switched ways.

@@ -43,6 +43,7 @@ final class SplitDecisions {
         var lastIndex = -1
         var running = -1
         var runningWay = SplitChooser.Way.split
+        var timed = false
         var started: UInt64 = 0
         var callerPreviousSlot: UnsafeMutableRawPointer?
     }
@@ -99,10 +100,12 @@ final class SplitDecisions {
     }
 
     /// Chooses the way of a call of `key` and counts it; `previousSlot` is handed back by `end`.
+    /// Call `startClock` last thing before the body.
     func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?) -> SplitChooser.Way {
         let index = index(of: key)
         let record = records + index
         let way = record.pointee.chooser.choose()
+        state.pointee.timed = record.pointee.chooser.timesCall
         record.pointee.count(way)
         switch way {
         case .split: splitCount.store(splitCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
@@ -114,15 +117,23 @@ final class SplitDecisions {
         return way
     }
 
-    /// Starts the clock of the call `begin` chose (the last thing before its body).
+    /// Starts the clock of the call `begin` chose, if it is one to time.
     @inline(__always)
-    func startClock() { state.pointee.started = weave_ticks() }
+    func startClock() {
+        if state.pointee.timed { state.pointee.started = weave_ticks() }
+    }
 
-    /// Records the time of the call in flight (when `timed`) and returns the slot to restore.
-    func end(at ticks: UInt64, timed: Bool) -> UnsafeMutableRawPointer? {
+    /// Stops the clock of the call in flight (first thing after its body), records its time
+    /// unless it threw or is not one to time, and returns the slot to restore.
+    @inline(__always)
+    func end(completed: Bool) -> UnsafeMutableRawPointer? {
         let running = state.pointee.running
-        if timed {
-            records[running].chooser.record(state.pointee.runningWay, ticks: ticks &- state.pointee.started)
+        let way = state.pointee.runningWay
+        if state.pointee.timed && completed {
+            let ticks = weave_ticks() &- state.pointee.started
+            records[running].chooser.record(way, ticks: ticks)
+        } else {
+            records[running].chooser.skip(way)
         }
         state.pointee.running = -1
         return state.pointee.callerPreviousSlot

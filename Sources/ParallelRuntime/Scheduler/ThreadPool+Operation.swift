@@ -33,10 +33,10 @@ extension ThreadPool {
         do {
             result = try body()
         } catch {
-            endOperation(timed: false)
+            endOperation(completed: false)
             throw error
         }
-        endOperation(timed: true)
+        endOperation(completed: true)
         return result
     }
 
@@ -45,7 +45,7 @@ extension ThreadPool {
     /// false and `body` just runs.
     @usableFromInline
     func beginOperation(_ key: OperationKey) -> Bool {
-        if threads == 1 || splitting == .always || core.ownSlot() != nil { return false }
+        if threads == 1 || splitting == .always || core.isOwnThread() { return false }
         let previous = core.enterAsCaller()
         let way = decisions.begin(key, restoringAfterwards: previous)
         core.callerSlot.runsInline = way == .inline
@@ -53,13 +53,12 @@ extension ThreadPool {
         return true
     }
 
-    /// Ends the call `beginOperation` began: records its time (unless it threw) and gives
-    /// slot 0 back.
+    /// Ends the call `beginOperation` began: records its time (if it is one to time and did
+    /// not throw) and gives slot 0 back.
     @usableFromInline
-    func endOperation(timed: Bool) {
-        let end = weave_ticks()
+    func endOperation(completed: Bool) {
+        let previous = decisions.end(completed: completed)
         core.callerSlot.runsInline = false
-        let previous = decisions.end(at: end, timed: timed)
         core.leaveAsCaller(restoring: previous)
     }
 

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 @testable import ParallelRuntime
@@ -136,5 +137,40 @@ struct PoolStressTests {
                 if failed >= 2 { return }
             }
         }
+    }
+
+    /// Slot 0, and the operation table behind it, belong to one outside thread at a time: a
+    /// plain counter bumped inside operations from four threads loses no update (and under
+    /// ThreadSanitizer the caller lock must order them).
+    @Test("Outside threads contending for slot 0 hold it one at a time")
+    func callersTakeTurns() {
+        final class Unguarded: @unchecked Sendable {
+            // Safe because: written only inside `operation`, by the holder of slot 0.
+            var count = 0
+            var overlaps = 0
+            var inside = false
+        }
+        let pool = ThreadPool(threads: 2, spinMicroseconds: 5)
+        let shared = Unguarded()
+        let callers = 4, calls = 2_000
+        let finished = DispatchGroup()
+        for _ in 0..<callers {
+            finished.enter()
+            Thread.detachNewThread {
+                for call in 0..<calls {
+                    pool.operation(OperationKey("test.contended caller", call % 3)) {
+                        if shared.inside { shared.overlaps += 1 }
+                        shared.inside = true
+                        pool.parallelFor(0..<4) { _ in }
+                        shared.count += 1
+                        shared.inside = false
+                    }
+                }
+                finished.leave()
+            }
+        }
+        finished.wait()
+        #expect(shared.count == callers * calls && shared.overlaps == 0)
+        #expect(pool.operationCounts.split + pool.operationCounts.inline == callers * calls)
     }
 }

@@ -3,12 +3,18 @@ import Testing
 
 @Suite("SplitChooser")
 struct SplitChooserTests {
-    /// Runs `calls` calls through `chooser`, timing each way with `time`, and returns the ways.
+    /// Runs `calls` calls through `chooser`, timing each way with `time` the calls it asks to
+    /// time, and returns the ways.
     static func run(_ chooser: inout SplitChooser, calls: Int,
                     time: (SplitChooser.Way) -> UInt64) -> [SplitChooser.Way] {
         (0..<calls).map { _ in
             let way = chooser.choose()
-            chooser.record(way, ticks: time(way))
+            let ticks = time(way)
+            if chooser.timesCall {
+                chooser.record(way, ticks: ticks)
+            } else {
+                chooser.skip(way)
+            }
             return way
         }
     }
@@ -57,8 +63,8 @@ struct SplitChooserTests {
         _ = Self.run(&chooser, calls: 200) { $0 == .split ? 10_000 : 15_000 }
         // Now splitting becomes three times slower than inline (the vCPUs moved apart).
         let ways = Self.run(&chooser, calls: 200) { $0 == .split ? 45_000 : 15_000 }
-        // The split times are refreshed on every call, so within three calls its median has
-        // risen; inline is then tried within the shortest intervals and wins.
+        // One steady call in four is timed, so within twelve calls split's median has risen;
+        // inline is then tried within the shortest intervals and wins.
         let firstInlineStreak = ways.firstIndex { $0 == .inline } ?? ways.count
         #expect(firstInlineStreak < 20)
         #expect(ways.suffix(100).filter { $0 == .inline }.count >= 95)
@@ -111,15 +117,40 @@ struct SplitChooserTests {
     func stallsCount() {
         var chooser = SplitChooser()
         var splitCalls = 0
-        // Split's median is lower, but one split call in 20 stalls for 100 medians (a worker
-        // descheduled mid-tile): 7 capped medians / 20 calls ≈ +35% on average.
-        let ways = Self.run(&chooser, calls: 4_000) { way in
+        // Split's median is lower, but one split call in 21 stalls for 100 medians (a worker
+        // descheduled mid-tile): 7 capped medians / 21 calls ≈ +33% on average. (21, not 20:
+        // one steady call in four is timed, and a period that is a multiple of four would
+        // time every stall or none.)
+        let ways = Self.run(&chooser, calls: 8_000) { way in
             if way == .inline { return 10_500 }
             splitCalls += 1
-            return splitCalls % 20 == 0 ? 1_000_000 : 10_000
+            return splitCalls % 21 == 0 ? 1_000_000 : 10_000
         }
         #expect(ways.suffix(2_000).filter { $0 == .inline }.count >= 1_800)
         #expect(chooser.costs.split! > chooser.costs.inline!)
+    }
+
+    @Test("One steady call in four is timed; learning, trials and the switch back always are")
+    func samplesSteadyCalls() {
+        var chooser = SplitChooser()
+        var previous: SplitChooser.Way?
+        var timedSteady = 0, steady = 0, untimedOther = 0
+        for call in 0..<4_000 {
+            let way = chooser.choose()
+            let timed = chooser.timesCall
+            if call >= 9 && way == .split && previous == .split {
+                steady += 1
+                if timed { timedSteady += 1 }
+            } else if !timed {
+                untimedOther += 1
+            }
+            if timed { chooser.record(way, ticks: way == .split ? 10_000 : 20_000) } else { chooser.skip(way) }
+            previous = way
+        }
+        // Steady split calls and nothing else go untimed: the warm-up, learning, each trial's
+        // inline calls and the split call after them are all timed.
+        #expect(untimedOther == 0)
+        #expect(steady > 3_900 && abs(timedSteady - steady / SplitChooser.sampledCalls) <= 12)
     }
 
     @Test("Two ways within 3% of each other do not trade places")
