@@ -26,6 +26,35 @@ struct ScalingTableTests {
         #expect(table.slowerBeyondNoise == [3])
     }
 
+    @Test("A second run at the base count is an A/A control: never the base, never flagged")
+    func control() {
+        // The control measured after the 2-thread run, listed first: order of measurement
+        // decides which 1-thread run is the base.
+        let a = ScalingTable(kind: .strong, benchmark: "b", operation: "a", unit: "ms", isa: "avx2",
+                             contended: true,
+                             measurements: [(1, "s", sample(10)), (2, "s", sample(10.3)), (1, "s", sample(10.5))])
+        #expect(a.points.map(\.threads) == [1, 1, 2])
+        #expect(a.points.map(\.control) == [false, true, false])
+        #expect(a.points[0].time.median == 10)
+        #expect(a.controlRatio == 10 / 10.5)
+        #expect(a.slowerThanBase == [2] && a.slowerBeyondNoise.isEmpty)
+        let b = ScalingTable(kind: .weak, benchmark: "b", operation: "b", unit: "ms", isa: "avx2",
+                             contended: true,
+                             measurements: [(1, "64", sample(10)), (1, "64", sample(9.8)), (2, "128", sample(20))])
+        #expect(b.controlRatio == 10 / 9.8)
+        let noControl = ScalingTable(kind: .strong, benchmark: "b", operation: "c", unit: "ms", isa: "avx2",
+                                     contended: true, measurements: [(1, "s", sample(1)), (2, "s", sample(2))])
+        #expect(noControl.controlRatio == nil)
+        // Over the tables the A/A ratios span 10/10.5 (0.952) to 10/9.8 (1.020): a's 0.971×
+        // and b's 1.00× are within that, c's 0.50× is below it.
+        let control = AAControl([a, b, noControl])
+        #expect(control?.tables == 2)
+        #expect(control?.lowest == 10 / 10.5 && control?.highest == 10 / 9.8)
+        #expect(control?.belowNoise.count == 1)
+        #expect(control?.belowNoise.first?.hasPrefix("b strong: c: 2 threads 0.50×") == true)
+        #expect(AAControl([noControl]) == nil)
+    }
+
     @Test("Weak scaling: efficiency is t(1)/t(N), speed-up scales it by N")
     func weak() {
         let table = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",

@@ -20,6 +20,9 @@ struct ScalingTable: Codable, Sendable {
         var time: Sample
         var speedup: Double
         var efficiency: Double
+        /// A second run at the base thread count (`--threads 1,1,2`): an A/A control, whose
+        /// "speed-up" is how far two identical runs taking turns differ in this run.
+        var control: Bool = false
     }
 
     var kind: Kind
@@ -51,19 +54,25 @@ struct ScalingTable: Codable, Sendable {
         self.unit = unit
         self.isa = isa
         self.contended = contended
-        let sorted = measurements.sorted { $0.threads < $1.threads }
+        // By thread count, then in the order measured: the first run at the base count is the
+        // base, a later one the control.
+        let sorted = measurements.enumerated().sorted { ($0.element.threads, $0.offset) < ($1.element.threads, $1.offset) }
+            .map(\.element)
         let base = sorted[0]
-        points = sorted.map { m in
+        points = sorted.enumerated().map { index, m in
             let ratio = base.time.median / m.time.median
             let threadRatio = Double(m.threads) / Double(base.threads)
+            var point: Point
             switch kind {
             case .strong:
-                return Point(threads: m.threads, shape: m.shape, time: m.time, speedup: ratio,
-                             efficiency: ratio / threadRatio)
+                point = Point(threads: m.threads, shape: m.shape, time: m.time, speedup: ratio,
+                              efficiency: ratio / threadRatio)
             case .weak:
-                return Point(threads: m.threads, shape: m.shape, time: m.time,
-                             speedup: ratio * threadRatio, efficiency: ratio)
+                point = Point(threads: m.threads, shape: m.shape, time: m.time,
+                              speedup: ratio * threadRatio, efficiency: ratio)
             }
+            point.control = index > 0 && m.threads == base.threads
+            return point
         }
         slowerThanBase = points.filter { $0.threads > base.threads && $0.speedup < 1 }.map(\.threads)
         slowerBeyondNoise = points.filter { $0.threads > base.threads && $0.speedup < 1 - Self.noiseBand }
@@ -72,6 +81,9 @@ struct ScalingTable: Codable, Sendable {
 
     /// The base thread count (the smallest measured).
     var baseThreads: Int { points[0].threads }
+
+    /// The base's time over the A/A control's, when the sweep ran the base count twice.
+    var controlRatio: Double? { points.first { $0.control }?.speedup }
 }
 
 /// Collects per-thread-count time samples of several operations as a benchmark's loops produce
@@ -135,7 +147,8 @@ func printScalingTables(_ tables: [ScalingTable]) {
         var rows: [[String]] = []
         for table in selected {
             for point in table.points {
-                rows.append([table.operation, point.shape, "\(point.threads)", cell(point.time),
+                rows.append([table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
+                             cell(point.time),
                              String(format: "%.2f×", point.speedup),
                              String(format: "%.0f%%", point.efficiency * 100)
                              + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")])
