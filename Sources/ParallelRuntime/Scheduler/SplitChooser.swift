@@ -188,9 +188,9 @@ struct SplitChooser {
 /// worker sharing a CPU with a busy process is descheduled in the middle of a tile now and
 /// then, and the split call waits for it: measured on a 4 µs SGEMM, 0.6% of split calls took
 /// over 5× the median, for 13% of the split time, while the medians of both ways were equal.
-/// `tail` is a moving average (over about `tailCalls` timed calls, four times as many steady ones) of each call's time beyond twice
-/// the median, capped at `stallCap` medians so that one preemption alone does not flip a
-/// choice: it adds 7/64 of a median. (With 16 medians over 32 calls it added half a median,
+/// `tail` is a moving average (over about `tailCalls` timed calls, four times as many steady
+/// ones) of each call's time beyond twice the median, capped at `stallCap` medians so that one
+/// preemption alone does not flip a choice: it adds 7/64 of a median. (With 16 medians over 32 calls it added half a median,
 /// and on a 3 µs SGEMM, where an interrupt is several medians, inline and split traded places
 /// on noise.)
 struct RecentTimes {
