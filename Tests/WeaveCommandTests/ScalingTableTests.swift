@@ -50,8 +50,8 @@ struct ScalingTableTests {
         let control = AAControl([a, b, noControl])
         #expect(control?.tables == 2)
         #expect(control?.lowest == 10 / 10.5 && control?.highest == 10 / 9.8)
-        #expect(control?.belowNoise.count == 1)
-        #expect(control?.belowNoise.first?.hasPrefix("b strong: c: 2 threads 0.50×") == true)
+        #expect(control?.below.count == 1)
+        #expect(control?.summary.hasSuffix("\n  b strong: c: 2 threads 0.50×") == true)
         #expect(AAControl([noControl]) == nil)
     }
 

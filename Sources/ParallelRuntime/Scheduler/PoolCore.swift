@@ -98,21 +98,23 @@ package final class PoolCore {
     /// caller holding slot 0), nil for an outside thread.
     @inline(__always)
     func ownSlot() -> WorkerSlot? {
-        guard let slot = CurrentSlot.get(), slot.index < slots.count, slots[slot.index] === slot else {
-            return nil
-        }
-        return slot
+        ownSlotAddress().map { Unmanaged<WorkerSlot>.fromOpaque($0).takeUnretainedValue() }
     }
 
     /// Whether the calling thread is one of this pool's threads: `ownSlot() != nil` without
     /// touching a reference count.
     @inline(__always)
-    func isOwnThread() -> Bool {
-        guard let raw = CurrentSlot.getRaw() else { return false }
+    func isOwnThread() -> Bool { ownSlotAddress() != nil }
+
+    /// The calling thread's current slot, as `CurrentSlot` holds it, when that slot is one of
+    /// this pool's.
+    @inline(__always)
+    private func ownSlotAddress() -> UnsafeMutableRawPointer? {
+        guard let raw = CurrentSlot.getRaw() else { return nil }
         // The slot `raw` names is alive: a thread's current slot is set only while it is
         // inside that slot's pool.
         let index = Unmanaged<WorkerSlot>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.index }
-        return index < threads && slotAddresses[index] == raw
+        return index < threads && slotAddresses[index] == raw ? raw : nil
     }
 
     /// Makes an outside thread the holder of slot 0: takes the caller lock and makes slot 0

@@ -36,6 +36,8 @@ struct BenchReport: Codable, Sendable {
     /// the benchmarks (`CoreToCoreLatency`): on a VM it changes when the host moves the vCPUs,
     /// and with it what 2 threads gain on small ops.
     var cacheLineRoundTrip: [String: Sample] = [:]
+    /// The A/A control over `scaling`, when the sweep ran the base thread count twice.
+    var aaControl: AAControl?
 
     init(command: String) {
         self.command = command

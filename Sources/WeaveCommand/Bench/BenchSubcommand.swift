@@ -43,6 +43,7 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
     if let cpus, let after = CoreToCoreLatency.measure(between: cpus) {
         report.cacheLineRoundTrip["after"] = after
     }
+    report.aaControl = AAControl(report.scaling)
     printPoolActivity(report)
     printOperations(report)
     printRoundTrip(report)
@@ -81,40 +82,7 @@ func printScalingVerdict(_ report: BenchReport) {
             .map { "\($0.threads) threads \(String(format: "%.2f×", $0.speedup))" }
         print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
     }
-    if let control = AAControl(report.scaling) {
+    if let control = report.aaControl {
         print(control.summary)
-    }
-}
-
-/// What a sweep that runs the base thread count twice (`--threads 1,1,2`) says about noise:
-/// the spread of the A/A ratios over every table, and the tables whose N-thread speed-up falls
-/// below the lowest of them. If N threads were exactly as fast as the base, their ratios would
-/// spread like the A/A ones.
-struct AAControl {
-    let tables: Int
-    let lowest: Double
-    let highest: Double
-    /// "operation: N threads 0.93×" for each speed-up below `lowest`.
-    let belowNoise: [String]
-
-    init?(_ scaling: [ScalingTable]) {
-        let ratios = scaling.compactMap(\.controlRatio)
-        guard let lowest = ratios.min(), let highest = ratios.max() else { return nil }
-        tables = ratios.count
-        self.lowest = lowest
-        self.highest = highest
-        belowNoise = scaling.flatMap { table in
-            table.points.filter { !$0.control && $0.threads > table.baseThreads && $0.speedup < lowest }
-                .map { "\(table.benchmark) \(table.kind.rawValue): \(table.operation): \($0.threads) threads "
-                       + String(format: "%.2f×", $0.speedup) }
-        }
-    }
-
-    var summary: String {
-        var text = "A/A control: a second base-count pool, taking turns with the first, measured "
-            + String(format: "%.2f–%.2f×", lowest, highest) + " of it over \(tables) tables (noise in this run); "
-            + "more threads fell below the lowest A/A ratio in \(belowNoise.count)"
-        for line in belowNoise { text += "\n  " + line }
-        return text
     }
 }

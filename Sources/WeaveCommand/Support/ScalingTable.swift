@@ -86,6 +86,50 @@ struct ScalingTable: Codable, Sendable {
     var controlRatio: Double? { points.first { $0.control }?.speedup }
 }
 
+/// What a sweep that runs the base thread count twice (`--threads 1,1,2`) says about noise:
+/// the spread of the A/A ratios over every table, and the speed-ups below the lowest of them.
+/// If N threads were exactly as fast as the base, their ratios would spread like the A/A ones.
+/// Written to the JSON, where `tools/perf-report` reads it.
+struct AAControl: Codable, Sendable {
+    /// A speed-up below the lowest A/A ratio.
+    struct Below: Codable, Sendable {
+        var benchmark: String
+        var kind: ScalingTable.Kind
+        var operation: String
+        var threads: Int
+        var speedup: Double
+    }
+
+    var tables: Int
+    var lowest: Double
+    var highest: Double
+    var below: [Below]
+
+    init?(_ scaling: [ScalingTable]) {
+        let ratios = scaling.compactMap(\.controlRatio)
+        guard let lowest = ratios.min(), let highest = ratios.max() else { return nil }
+        tables = ratios.count
+        self.lowest = lowest
+        self.highest = highest
+        below = scaling.flatMap { table in
+            table.points.filter { !$0.control && $0.threads > table.baseThreads && $0.speedup < lowest }
+                .map { Below(benchmark: table.benchmark, kind: table.kind, operation: table.operation,
+                             threads: $0.threads, speedup: $0.speedup) }
+        }
+    }
+
+    var summary: String {
+        var text = "A/A control: a second base-count pool, taking turns with the first, measured "
+            + String(format: "%.2f–%.2f×", lowest, highest) + " of it over \(tables) tables (noise in this run); "
+            + "more threads fell below the lowest A/A ratio in \(below.count)"
+        for entry in below {
+            text += "\n  \(entry.benchmark) \(entry.kind.rawValue): \(entry.operation): \(entry.threads) threads "
+                + String(format: "%.2f×", entry.speedup)
+        }
+        return text
+    }
+}
+
 /// Collects per-thread-count time samples of several operations as a benchmark's loops produce
 /// them (in any nesting order), then turns each operation's list into a `ScalingTable`.
 struct ScalingCollector {
