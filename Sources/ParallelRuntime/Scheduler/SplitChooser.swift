@@ -1,3 +1,5 @@
+import Glibc
+
 /// Decides, call by call, whether one operation runs split across the pool or inline on the
 /// calling thread alone, from the measured times of its recent calls both ways.
 ///
@@ -116,6 +118,13 @@ struct SplitChooser {
             let slow = max(fast, times(other).cost)
             let switchTime = switched.count > 0 ? switched.median : fast
             if callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
+                // The other way's stalls were last sampled before these calls: let them fade
+                // (a competitor that made its calls stall may have gone).
+                if other == .split {
+                    split.age(calls: callsSinceTrial)
+                } else {
+                    inline.age(calls: callsSinceTrial)
+                }
                 callsSinceTrial = 0
                 trialCallsLeft = Self.trialLength - 1
                 return other
@@ -186,16 +195,29 @@ struct SplitChooser {
 /// Why a tail on top of the median: the median ignores the call preempted once, which is what
 /// it is for, but a way can also stall now and then as a matter of course. Under contention a
 /// worker sharing a CPU with a busy process is descheduled in the middle of a tile now and
-/// then, and the split call waits for it: measured on a 4 µs SGEMM, 0.6% of split calls took
-/// over 5× the median, for 13% of the split time, while the medians of both ways were equal.
-/// `tail` is a moving average (over about `tailCalls` timed calls, four times as many steady
-/// ones) of each call's time beyond twice the median, capped at `stallCap` medians so that one
-/// preemption alone does not flip a choice: it adds 7/64 of a median. (With 16 medians over 32 calls it added half a median,
-/// and on a 3 µs SGEMM, where an interrupt is several medians, inline and split traded places
-/// on noise.)
+/// then, and the split call waits for it. What the way costs is its mean, stalls included:
+/// `tail` is a moving average (over about `tailCalls` timed calls) of each call's time beyond
+/// twice the median, capped at `stallCap` medians.
+///
+/// Why 32 medians over 128 calls, not 8 over 64 (session 9): traced per call with the worker
+/// on the busy loop's CPU, SGEMM 256×48·48×784 split had 0.81 of inline's median but 1.26×
+/// its mean (1–2% of split calls waited ~50 medians for a preempted worker); capped at 8, the
+/// tail priced split at 0.88 of inline, and the pool split most calls at 0.80–0.86× the speed
+/// of one thread. A higher cap prices such stalls closer to their weight, but makes one rare
+/// stall count for more, and a way that loses on a stall is sampled again only in trials.
+/// Replaying traced times through the chooser (Scheduler/README.md, "Operations"), its calls
+/// took 1–3% longer than the best fixed way's with 32 over 128 (0–2% with 8 over 64), and 2–7%
+/// longer once 1.5% of split calls stall for 50 medians (10–22% with 8 over 64). One preemption alone adds a
+/// quarter of a median (with 16 medians over 32 calls it added half a median, and on a 3 µs
+/// SGEMM, where an interrupt is several medians, inline and split traded places on noise).
+///
+/// Stalls of the way not taken are sampled only in trials, a few calls every few thousand, so
+/// their memory would hardly fade: `age` halves it every `staleHalfLife` calls of the key
+/// without a sample, so a way that stalled while a competitor was there is tried on its merits
+/// again once the competitor has gone.
 struct RecentTimes {
-    static let tailCalls: UInt64 = 64
-    static let stallCap: UInt64 = 8
+    static let tailCalls: UInt64 = 128
+    static let stallCap: UInt64 = 32
 
     private var times: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     private var next = 0
@@ -206,6 +228,15 @@ struct RecentTimes {
     private(set) var median: UInt64 = 0
     /// The average time per call lost to stalls lately (see above).
     private(set) var tail: UInt64 = 0
+
+    /// Calls of the key over which stall evidence not refreshed by samples halves (`age`).
+    static let staleHalfLife = 16_384
+
+    /// Wears the tail away as if `calls` calls had passed without a sample of this way.
+    mutating func age(calls: Int) {
+        guard calls > 0 && tail > 0 else { return }
+        tail = UInt64((Double(tail) * exp2(-Double(calls) / Double(Self.staleHalfLife))).rounded())
+    }
 
     /// What a call this way costs on average: the recent median plus the tail of stalls.
     var cost: UInt64 { median &+ tail }

@@ -118,7 +118,7 @@ struct SplitChooserTests {
         var chooser = SplitChooser()
         var splitCalls = 0
         // Split's median is lower, but one split call in 21 stalls for 100 medians (a worker
-        // descheduled mid-tile): 7 capped medians / 21 calls ≈ +33% on average. (21, not 20:
+        // descheduled mid-tile): 31 capped medians / 21 calls ≈ +150% on average. (21, not 20:
         // one steady call in four is timed, and a period that is a multiple of four would
         // time every stall or none.)
         let ways = Self.run(&chooser, calls: 8_000) { way in
@@ -128,6 +128,46 @@ struct SplitChooserTests {
         }
         #expect(ways.suffix(2_000).filter { $0 == .inline }.count >= 1_800)
         #expect(chooser.costs.split! > chooser.costs.inline!)
+    }
+
+    @Test("Rare long stalls count in full: a way 20% faster by median loses when it is slower on average")
+    func rareLongStallsCount() {
+        var chooser = SplitChooser()
+        var splitCalls = 0
+        // Traced under contention with the worker on the busy loop's CPU (SGEMM 256×48·48×784):
+        // split's median was 0.81 of inline's, but 1–2% of split calls waited ~50 medians for
+        // a preempted worker, and split averaged 1.26× inline. Here one split call in 67 takes
+        // 50 medians: 8000·66/67 + 400k/67 ≈ 13.9k against inline's 10k.
+        let ways = Self.run(&chooser, calls: 30_000) { way in
+            if way == .inline { return 10_000 }
+            splitCalls += 1
+            return splitCalls % 67 == 0 ? 400_000 : 8_000
+        }
+        #expect(ways.suffix(10_000).filter { $0 == .inline }.count >= 9_500)
+    }
+
+    @Test("When a way stops stalling, the stalls it had are forgotten and it comes back")
+    func stallsAreForgotten() {
+        var chooser = SplitChooser()
+        var splitCalls = 0
+        // Split is steady, stalls included: one call in 21 takes 33 medians, 14.9k on average
+        // against inline's 16k, so its tail holds its stalls at the full (capped) weight.
+        _ = Self.run(&chooser, calls: 20_000) { way in
+            if way == .inline { return 16_000 }
+            splitCalls += 1
+            return splitCalls % 21 == 0 ? 200_000 : 6_000
+        }
+        // Inline gets faster than split's average and takes over.
+        _ = Self.run(&chooser, calls: 2_000) { way in
+            if way == .inline { return 10_000 }
+            splitCalls += 1
+            return splitCalls % 21 == 0 ? 200_000 : 6_000
+        }
+        // The competitor is gone: split no longer stalls and takes half inline's time. Its old
+        // stalls are sampled again only in trials (three calls every few thousand); without
+        // ageing they would hold it back for ~100k calls.
+        let ways = Self.run(&chooser, calls: 30_000) { $0 == .split ? 5_000 : 10_000 }
+        #expect(ways.suffix(5_000).filter { $0 == .split }.count >= 4_900)
     }
 
     @Test("One steady call in four is timed; learning, trials and the switch back always are")
@@ -199,15 +239,28 @@ struct SplitChooserTests {
         }
     }
 
-    @Test("A stall adds to the tail (capped at 8 medians); ordinary calls wear it away")
+    @Test("A stall adds to the tail (capped at 32 medians); ordinary calls wear it away")
     func tail() {
         var times = RecentTimes()
         for _ in 0..<5 { times.add(1_000) }
         #expect(times.tail == 0 && times.cost == 1_000)
-        times.add(1_000_000)  // capped: (8 − 1)·1000 / 64
-        #expect(times.tail == 109)
+        times.add(1_000_000)  // capped: (32 − 1)·1000 / 128
+        #expect(times.tail == 242)
         #expect(times.median == 1_000)
-        for _ in 0..<200 { times.add(1_000) }
+        for _ in 0..<400 { times.add(1_000) }
         #expect(times.tail < 1_000 / 100)
+    }
+
+    @Test("Stall evidence ages with the calls made without sampling the way: it halves every 16384")
+    func tailAges() {
+        var times = RecentTimes()
+        for _ in 0..<5 { times.add(1_000) }
+        for _ in 0..<8 { times.add(1_000_000) }
+        let before = times.tail
+        times.age(calls: 0)
+        #expect(times.tail == before)
+        times.age(calls: RecentTimes.staleHalfLife)
+        #expect(times.tail == before / 2 || times.tail == (before + 1) / 2)
+        #expect(times.median == 1_000_000)  // only the tail ages
     }
 }
