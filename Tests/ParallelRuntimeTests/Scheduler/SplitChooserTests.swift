@@ -19,6 +19,18 @@ struct SplitChooserTests {
         }
     }
 
+    /// Times where inline calls take `inline`, and one split call in `every` stalls for `stall`
+    /// while the others take `split`.
+    static func stallingSplit(split: UInt64, stall: UInt64, every: Int,
+                              inline: UInt64) -> (SplitChooser.Way) -> UInt64 {
+        var splitCalls = 0
+        return { way in
+            if way == .inline { return inline }
+            splitCalls += 1
+            return splitCalls % every == 0 ? stall : split
+        }
+    }
+
     @Test("The first call splits and is not timed; then four calls split and four inline, the first of those untimed")
     func warmUpThenLearning() {
         var chooser = SplitChooser()
@@ -116,16 +128,12 @@ struct SplitChooserTests {
     @Test("A way that stalls now and then loses to one with a slightly higher median")
     func stallsCount() {
         var chooser = SplitChooser()
-        var splitCalls = 0
         // Split's median is lower, but one split call in 21 stalls for 100 medians (a worker
         // descheduled mid-tile): 31 capped medians / 21 calls ≈ +150% on average. (21, not 20:
         // one steady call in four is timed, and a period that is a multiple of four would
         // time every stall or none.)
-        let ways = Self.run(&chooser, calls: 8_000) { way in
-            if way == .inline { return 10_500 }
-            splitCalls += 1
-            return splitCalls % 21 == 0 ? 1_000_000 : 10_000
-        }
+        let ways = Self.run(&chooser, calls: 8_000,
+                            time: Self.stallingSplit(split: 10_000, stall: 1_000_000, every: 21, inline: 10_500))
         #expect(ways.suffix(2_000).filter { $0 == .inline }.count >= 1_800)
         #expect(chooser.costs.split! > chooser.costs.inline!)
     }
@@ -133,36 +141,25 @@ struct SplitChooserTests {
     @Test("Rare long stalls count in full: a way 20% faster by median loses when it is slower on average")
     func rareLongStallsCount() {
         var chooser = SplitChooser()
-        var splitCalls = 0
         // Traced under contention with the worker on the busy loop's CPU (SGEMM 256×48·48×784):
         // split's median was 0.81 of inline's, but 1–2% of split calls waited ~50 medians for
         // a preempted worker, and split averaged 1.26× inline. Here one split call in 67 takes
         // 50 medians: 8000·66/67 + 400k/67 ≈ 13.9k against inline's 10k.
-        let ways = Self.run(&chooser, calls: 30_000) { way in
-            if way == .inline { return 10_000 }
-            splitCalls += 1
-            return splitCalls % 67 == 0 ? 400_000 : 8_000
-        }
+        let ways = Self.run(&chooser, calls: 30_000,
+                            time: Self.stallingSplit(split: 8_000, stall: 400_000, every: 67, inline: 10_000))
         #expect(ways.suffix(10_000).filter { $0 == .inline }.count >= 9_500)
     }
 
     @Test("When a way stops stalling, the stalls it had are forgotten and it comes back")
     func stallsAreForgotten() {
         var chooser = SplitChooser()
-        var splitCalls = 0
         // Split is steady, stalls included: one call in 21 takes 33 medians, 14.9k on average
         // against inline's 16k, so its tail holds its stalls at the full (capped) weight.
-        _ = Self.run(&chooser, calls: 20_000) { way in
-            if way == .inline { return 16_000 }
-            splitCalls += 1
-            return splitCalls % 21 == 0 ? 200_000 : 6_000
-        }
+        _ = Self.run(&chooser, calls: 20_000,
+                     time: Self.stallingSplit(split: 6_000, stall: 200_000, every: 21, inline: 16_000))
         // Inline gets faster than split's average and takes over.
-        _ = Self.run(&chooser, calls: 2_000) { way in
-            if way == .inline { return 10_000 }
-            splitCalls += 1
-            return splitCalls % 21 == 0 ? 200_000 : 6_000
-        }
+        _ = Self.run(&chooser, calls: 2_000,
+                     time: Self.stallingSplit(split: 6_000, stall: 200_000, every: 21, inline: 10_000))
         // The competitor is gone: split no longer stalls and takes half inline's time. Its old
         // stalls are sampled again only in trials (three calls every few thousand); without
         // ageing they would hold it back for ~100k calls.
