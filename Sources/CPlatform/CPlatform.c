@@ -31,12 +31,6 @@ int weave_futex_wake(void *word, int count) {
 
 int weave_current_cpu(void) { return sched_getcpu(); }
 
-uint64_t weave_monotonic_nanoseconds(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 int64_t weave_thread_id(void) { return (int64_t)syscall(SYS_gettid); }
 
 int weave_affinity_cpus(int *cpus, int capacity) {

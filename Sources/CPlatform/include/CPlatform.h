@@ -39,13 +39,10 @@ static inline uint64_t weave_ticks(void) {
     __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(value));
     return value;
 #else
-    extern uint64_t weave_monotonic_nanoseconds(void);
-    return weave_monotonic_nanoseconds();
+    extern int64_t weave_monotonic_ns(void);
+    return (uint64_t)weave_monotonic_ns();
 #endif
 }
-
-/// clock_gettime(CLOCK_MONOTONIC) in nanoseconds.
-uint64_t weave_monotonic_nanoseconds(void);
 
 /// sched_getcpu(): the CPU the calling thread runs on now, or -1.
 int weave_current_cpu(void);

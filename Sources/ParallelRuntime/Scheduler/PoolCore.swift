@@ -515,12 +515,6 @@ enum CurrentSlot {
         return key
     }()
 
-    @inline(__always)
-    static func get() -> WorkerSlot? {
-        guard let raw = pthread_getspecific(key) else { return nil }
-        return Unmanaged<WorkerSlot>.fromOpaque(raw).takeUnretainedValue()
-    }
-
     static func getRaw() -> UnsafeMutableRawPointer? { pthread_getspecific(key) }
 
     static func setRaw(_ raw: UnsafeMutableRawPointer?) { pthread_setspecific(key, raw) }

@@ -19,9 +19,7 @@ public final class ParallelScope {
     ///
     /// - Precondition: called on a thread of the pool that runs the scope.
     public func spawn(_ task: @escaping () throws -> Void) {
-        guard let slot = CurrentSlot.get(), slot.index < core.slots.count,
-              core.slots[slot.index] === slot
-        else {
+        guard let slot = core.ownSlot() else {
             preconditionFailure("ParallelScope.spawn called from a thread outside the scope's pool")
         }
         if slot.runsInline {
