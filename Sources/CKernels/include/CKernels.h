@@ -124,6 +124,17 @@ void weave_sgemm_avx512_14x32_strided(int64_t k, const float *a, int64_t a_row_s
                                       int64_t a_col_stride, const float *b, int64_t ldb,
                                       float *c, int64_t ldc, int64_t m, int64_t n, float beta);
 
+/// SGEMM packing into micro-panels `width` wide (MR for A, NR for B): panel q holds lines
+/// q·width ..< q·width + width of the operand (rows of op(A), columns of op(B)), element
+/// (p, i) of the panel at dest[q·width·depth + p·width + i], lines at or past `extent` zero.
+/// Packs panels first_panel ..< first_panel + panel_count. Element (p, i) of the source is
+/// src[i·ld + p] when `contiguous_depth` (A not transposed, B transposed), else src[p·ld + i].
+/// Each value is copied, or multiplied once by `scale` (α for A) unless `scale` is 1, so the
+/// result is the same for every `isa` (the widest registers it may use; it must be supported).
+void weave_sgemm_pack(weave_isa isa, const float *src, int64_t ld, int contiguous_depth,
+                      int64_t extent, int64_t depth, int64_t width, int64_t first_panel,
+                      int64_t panel_count, float scale, float *dest);
+
 #ifdef __cplusplus
 }
 #endif

@@ -123,14 +123,14 @@ enum SGEMMDriver {
                                 if task < bTasks {
                                     let first = task * packPanels
                                     SGEMMPacking.packB(
-                                        transposed: transposedB, b: b, ldb: ldb, depthStart: pc,
+                                        isa: kernel.isa, transposed: transposedB, b: b, ldb: ldb, depthStart: pc,
                                         depth: depth, columnStart: jc, columns: columns, nr: nr,
                                         panels: first..<min(first + packPanels, columnPanels),
                                         into: bPack)
                                 } else {
                                     let first = (task - bTasks) * packPanels
                                     SGEMMPacking.packA(
-                                        transposed: transposedA, a: a, lda: lda, rowStart: ic,
+                                        isa: kernel.isa, transposed: transposedA, a: a, lda: lda, rowStart: ic,
                                         rows: rows, depthStart: pc, depth: depth, alpha: alpha,
                                         mr: mr, panels: first..<min(first + packPanels, rowPanels),
                                         into: aPack)
