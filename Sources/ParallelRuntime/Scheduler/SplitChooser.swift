@@ -11,7 +11,8 @@ import Glibc
 ///
 /// Policy:
 /// - The first call is a warm-up (split, not timed). Then `trialLength` calls split and
-///   `trialLength` inline.
+///   `trialLength` inline. The other way from the one learning picked is tried once more
+///   `confirmationInterval` calls later, whatever the budget.
 /// - After that every call takes the way with the lower cost (`RecentTimes.cost`: the median
 ///   of its last `window` times plus its tail of stalls; the other way must be `margin` faster
 ///   to take over). The other way is tried again for
@@ -41,6 +42,12 @@ import Glibc
 struct SplitChooser {
     enum Way: Sendable { case split, inline }
 
+    /// The call after learning, counted from its end, that starts the first trial whatever the
+    /// budget: the confirmation. Learning times a key's first calls, which may pay for things
+    /// later calls do not (first touches of scratch memory, a worker not yet running, another
+    /// process that then stops); without it, a way that looked slow then was tried again only
+    /// after 64 calls, 0.7 s of a 1024³ SGEMM run at half speed (session 10).
+    static let confirmationInterval = 8
     static let window = 5
     static let minimumSamples = 3
     static let trialLength = 4
@@ -63,6 +70,8 @@ struct SplitChooser {
     private var callsSinceTrial = 0
     /// The fewest calls between trials now: `shortestInterval`, doubled by each lost trial.
     private var backoff = shortestInterval
+    /// Whether the confirmation trial has started (see `confirmationInterval`).
+    private var confirmed = false
     /// The steady way's median when `backoff` last changed (0: not yet set).
     private var steadyReference: UInt64 = 0
     /// Steady calls since the last one timed.
@@ -113,11 +122,13 @@ struct SplitChooser {
         callsSinceTrial += 1
         // The interval is at least `backoff`, so the budget's interval (floating point) is
         // only worked out once that many calls have passed, not on every call.
-        if callsSinceTrial >= backoff {
+        if callsSinceTrial >= (confirmed ? backoff : Self.confirmationInterval) {
             let fast = times(best).cost
             let slow = max(fast, times(other).cost)
             let switchTime = switched.count > 0 ? switched.median : fast
-            if callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
+            if !confirmed
+                || callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
+                confirmed = true
                 // The other way's stalls were last sampled before these calls: let them fade
                 // (a competitor that made its calls stall may have gone).
                 if other == .split {

@@ -50,11 +50,54 @@ struct SplitChooserTests {
         var chooser = SplitChooser()
         let fast: SplitChooser.Way = inlineFaster ? .inline : .split
         let ways = Self.run(&chooser, calls: 2_008) { $0 == fast ? 10_000 : 30_000 }
-        // Three times as slow: a trial costs 3·20k plus two switches (0 or 20k each over the
-        // fast way, depending on which way's time the recent switches took), so four calls are
-        // tried every 600–1000 calls: one to three trials.
+        // Three times as slow: after the confirmation trial, a trial costs 3·20k plus two
+        // switches (0 or 20k each over the fast way, depending on which way's time the recent
+        // switches took), so four calls are tried every 600–1000 calls: two to four trials.
         let slowTrials = ways.dropFirst(8).filter { $0 != fast }.count
-        #expect(slowTrials >= 4 && slowTrials <= 12 && slowTrials % 4 == 0)
+        #expect(slowTrials >= 8 && slowTrials <= 16 && slowTrials % 4 == 0)
+    }
+
+    @Test("A way that looked slow while learning is tried again 8 calls later, not 64")
+    func confirmsAfterLearning() {
+        var chooser = SplitChooser()
+        var splitCalls = 0
+        // The key's first split calls were slowed by something that then went away (a worker
+        // not yet running, first touches of scratch memory): split is really twice as fast.
+        let ways = Self.run(&chooser, calls: 60) { way in
+            if way == .inline { return 10_000 }
+            splitCalls += 1
+            return splitCalls <= 4 ? 30_000 : 5_000
+        }
+        // Learning: 4 split, 4 inline; inline looks faster and runs; then the confirmation
+        // trial of split, the 8th call after learning, wins.
+        let laterSplit = ways.indices.dropFirst(8).first { ways[$0] == .split }
+        #expect(laterSplit == 8 + SplitChooser.confirmationInterval - 1)
+        #expect(ways.suffix(30).allSatisfy { $0 == .split })
+    }
+
+    @Test("The confirmation trial happens once: when it loses, trials come at the budget's interval")
+    func confirmsOnce() {
+        var chooser = SplitChooser()
+        let ways = Self.run(&chooser, calls: 400) { $0 == .split ? 30_000 : 10_000 }
+        let trialStarts = ways.indices.dropFirst(9).filter { ways[$0] == .split && ways[$0 - 1] == .inline }
+        // The confirmation at the 8th call after learning; then split, three times as slow,
+        // every 3·20k/(0.01·10k) = 600 calls (at least): none more within 400.
+        #expect(trialStarts == [8 + SplitChooser.confirmationInterval - 1])
+    }
+
+    @Test("The confirmation trial still comes when the steady way's time drifts first")
+    func confirmsDespiteDrift() {
+        var chooser = SplitChooser()
+        var steadyCalls = 0
+        // Split is chosen and its median rises by 30% at once (a drift, which resets the
+        // intervals): the confirmation must still come at the 8th call after learning.
+        let ways = Self.run(&chooser, calls: 40) { way in
+            if way == .inline { return 20_000 }
+            steadyCalls += 1
+            return steadyCalls <= 4 ? 10_000 : 13_000
+        }
+        let trialStarts = ways.indices.dropFirst(9).filter { ways[$0] == .inline && ways[$0 - 1] == .split }
+        #expect(trialStarts.first == 8 + SplitChooser.confirmationInterval - 1)
     }
 
     @Test("One outlier does not flip the choice (medians, not means)")
@@ -109,9 +152,10 @@ struct SplitChooserTests {
         // Two ways within noise of each other: every trial loses (hysteresis).
         let ways = Self.run(&chooser, calls: 20_000) { $0 == .split ? 10_000 : 10_100 }
         let trialStarts = zip(ways.dropFirst(9), ways.dropFirst(10)).filter { $0 == .split && $1 == .inline }.count
-        // Intervals 64, 128, …, 4096 (8128 calls), then 4096 each: 7 + 2 trials. A fixed
+        // The confirmation 8 calls after learning (it counts as the first lost trial), then
+        // intervals 128, …, 4096 (8064 calls), then 4096 each: 1 + 6 + 2 or 3 trials. A fixed
         // 64-call interval would have made about 290.
-        #expect(trialStarts >= 7 && trialStarts <= 10)
+        #expect(trialStarts >= 8 && trialStarts <= 11)
     }
 
     @Test("When the steady way's cost moves by over 10%, trials come back at the shortest interval")
