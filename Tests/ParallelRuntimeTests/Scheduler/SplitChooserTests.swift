@@ -83,6 +83,10 @@ struct SplitChooserTests {
         // The confirmation at the 8th call after learning; then split, three times as slow,
         // every 3·20k/(0.01·10k) = 600 calls (at least): none more within 400.
         #expect(trialStarts == [8 + SplitChooser.confirmationInterval - 1])
+        // Benchmarks warm up through the confirmation: the last warm-up call is the call back.
+        let learning = ThreadPool.operationLearningCalls
+        #expect(ways[learning - 2] == .split && ways[learning - 1] == .inline)
+        #expect(ways[learning..<(learning + 100)].allSatisfy { $0 == .inline })
     }
 
     @Test("The confirmation trial still comes when the steady way's time drifts first")
