@@ -121,7 +121,8 @@ struct SplitChooser {
         }
         callsSinceTrial += 1
         // The interval is at least `backoff`, so the budget's interval (floating point) is
-        // only worked out once that many calls have passed, not on every call.
+        // only worked out once that many calls have passed, not on every call. The
+        // confirmation ignores both.
         if callsSinceTrial >= (confirmed ? backoff : Self.confirmationInterval) {
             let fast = times(best).cost
             let slow = max(fast, times(other).cost)

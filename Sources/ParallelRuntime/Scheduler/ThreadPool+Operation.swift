@@ -63,13 +63,10 @@ extension ThreadPool {
     }
 
     /// Calls of one operation key before `operation(_:_:)` has timed both ways, confirmed its
-    /// choice and settled on one: a benchmark warms up with at least this many calls (the
-    /// warm-up, learning both ways, the steady calls before the confirmation trial, the trial
-    /// and the call back).
+    /// choice and settled on one: a benchmark warms up with at least this many calls. That is
+    /// 20: the warm-up and learning (2·4), the steady calls up to the confirmation trial (it
+    /// starts on the 8th after learning), the trial's other 3 calls and the call back.
     public static var operationLearningCalls: Int {
-        // The warm-up and learning (2·4 calls), the steady calls up to the confirmation trial
-        // (it starts on the 8th after learning), the trial's 4 calls after the first, and the
-        // call back: 20.
         2 * SplitChooser.trialLength + SplitChooser.confirmationInterval + SplitChooser.trialLength
     }
 
