@@ -17,7 +17,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var hyperparameters: HyperparameterOptions
 
-    @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint).")
+    @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint). 0 with --save writes the initialised model without training (to start another framework from the same weights).")
     var epochs = 5
 
     @Option(help: "Worker threads (default: WEAVE_NUM_THREADS, else the CPUs this process may use).")
@@ -33,7 +33,10 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
+        if epochs == 0 && save == nil {
+            throw ValidationError("--epochs 0 trains nothing: add --save FILE to write the initialised model")
+        }
         if let threads, threads < 1 || threads > 1024 {
             throw ValidationError("--threads must be in 1…1024, got \(threads)")
         }
@@ -46,6 +49,10 @@ struct TrainCommand: ParsableCommand {
         var run = try TrainingRun(configuration: hyperparameters.configuration, dataSet: dataSet,
                                   threads: threadCount, limit: data.limit)
         if let resume { try run.resume(from: resume) }
+        if let save, epochs == 0 {
+            try run.saveCheckpoint(to: save)
+            return
+        }
         let reporter = ProgressReporter(json: json, totalEpochs: epochs)
         reporter.start(run: run, threads: threadCount)
         while run.epoch < epochs {
