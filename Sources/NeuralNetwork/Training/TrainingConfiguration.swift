@@ -21,11 +21,14 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var weightDecay: Float
     /// The seed of initialisation, shuffling and dropout.
     public var seed: UInt64
+    /// Whether each epoch visits the training images in a seeded shuffled order (the default)
+    /// or in file order (`--no-shuffle`: lets another framework follow the same batches).
+    public var shuffle: Bool
 
     /// A recipe; the defaults are `weave train`'s.
     public init(model: ModelPreset = .cnnBN, batchSize: Int = 64, optimizer: OptimizerKind = .sgd,
                 learningRate: Float = 0.05, momentum: Float = 0.9, nesterov: Bool = false,
-                weightDecay: Float = 0, seed: UInt64 = 1) {
+                weightDecay: Float = 0, seed: UInt64 = 1, shuffle: Bool = true) {
         self.model = model
         self.batchSize = batchSize
         self.optimizer = optimizer
@@ -34,6 +37,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
         self.seed = seed
+        self.shuffle = shuffle
     }
 
     /// A new optimiser of this recipe.
@@ -44,10 +48,16 @@ public struct TrainingConfiguration: Sendable, Equatable {
         }
     }
 
-    /// The recipe as checkpoint metadata.
+    /// The recipe as checkpoint metadata. `shuffle` is written only when off, so checkpoints
+    /// from before the option (which always shuffled) still resume; a missing key reads as on.
     var metadata: [String: String] {
-        ["model": model.rawValue, "batch_size": "\(batchSize)", "optimizer": optimizer.rawValue,
-         "learning_rate": "\(learningRate)", "momentum": "\(momentum)", "nesterov": "\(nesterov)",
-         "weight_decay": "\(weightDecay)", "seed": "\(seed)"]
+        var values = ["model": model.rawValue, "batch_size": "\(batchSize)", "optimizer": optimizer.rawValue,
+                      "learning_rate": "\(learningRate)", "momentum": "\(momentum)", "nesterov": "\(nesterov)",
+                      "weight_decay": "\(weightDecay)", "seed": "\(seed)"]
+        if !shuffle { values[Self.shuffleKey] = "false" }
+        return values
     }
+
+    /// The metadata key of `shuffle`.
+    static let shuffleKey = "shuffle"
 }

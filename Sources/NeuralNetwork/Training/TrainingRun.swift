@@ -34,7 +34,7 @@ public struct TrainingRun {
         trainer = Trainer(model: model, optimizer: configuration.makeOptimizer(), pool: pool,
                           seed: configuration.seed)
         loader = BatchLoader(trainSplit, batchSize: configuration.batchSize,
-                             seed: configuration.seed, shuffle: true)
+                             seed: configuration.seed, shuffle: configuration.shuffle)
     }
 
     /// Steps in each epoch.
@@ -96,6 +96,11 @@ public struct TrainingRun {
         }
         for (key, value) in configuration.metadata where key != "learning_rate" && metadata[key] != value {
             throw CheckpointError(file: path, problem: "saved with \(key) = \(metadata[key] ?? "missing"), but this run has \(value)")
+        }
+        // `shuffle` is in the metadata only when off (see `TrainingConfiguration.metadata`).
+        let savedShuffle = metadata[TrainingConfiguration.shuffleKey] != "false"
+        if savedShuffle != configuration.shuffle {
+            throw CheckpointError(file: path, problem: "saved with shuffle = \(savedShuffle), but this run has \(configuration.shuffle)")
         }
         guard let savedEpoch = metadata["epoch"].flatMap(Int.init), savedEpoch >= 0,
               let savedStep = metadata["step"].flatMap(UInt64.init) else {

@@ -48,6 +48,9 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 1
 
+    @Flag(name: .customLong("no-shuffle"), help: "Visit the training images in file order every epoch (default: a seeded shuffle per epoch), e.g. to follow the same batches in another framework.")
+    var noShuffle = false
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
@@ -61,6 +64,6 @@ struct HyperparameterOptions: ParsableArguments {
         TrainingConfiguration(model: model, batchSize: batchSize,
                               optimizer: optimizer, learningRate: lr,
                               momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
-                              seed: seed)
+                              seed: seed, shuffle: !noShuffle)
     }
 }

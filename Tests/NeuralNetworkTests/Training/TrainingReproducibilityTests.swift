@@ -63,6 +63,49 @@ struct TrainingReproducibilityTests {
         #expect(throws: CheckpointError.self) { try other.resume(from: path) }
     }
 
+    @Test("Without shuffling, an epoch trains on the batches in file order")
+    func fileOrder() throws {
+        let data = try Dataset.synthetic(trainCount: 64 * 3 + 10, testCount: 20, seed: 3)
+        var unshuffled = try TrainingRun(configuration: TrainingConfiguration(model: .mlpBN, seed: 4, shuffle: false),
+                                         dataSet: data, threads: 2)
+        _ = try unshuffled.trainEpoch()
+
+        let model = ModelPreset.mlpBN.makeModel()
+        try model.initializeParameters(seed: 4)
+        let trainer = Trainer(model: model, optimizer: TrainingConfiguration().makeOptimizer(),
+                              pool: ThreadPool(threads: 1), seed: 4)
+        let pixels = data.train.images.scalars, imageSize = data.train.exampleShape.reduce(1, *)
+        for start in stride(from: 0, to: data.train.count, by: 64) {
+            let end = min(start + 64, data.train.count)
+            let images = try Tensor(Array(pixels[start * imageSize ..< end * imageSize]),
+                                    shape: [end - start] + data.train.exampleShape)
+            _ = try trainer.trainStep(images: images, labels: Array(data.train.labels[start ..< end]))
+        }
+        #expect(unshuffled.model.fingerprint() == model.fingerprint())
+
+        var shuffled = try TrainingRun(configuration: TrainingConfiguration(model: .mlpBN, seed: 4),
+                                       dataSet: data, threads: 2)
+        _ = try shuffled.trainEpoch()
+        #expect(shuffled.model.fingerprint() != model.fingerprint())
+    }
+
+    @Test("A checkpoint resumes only with the shuffling it was saved with")
+    func resumeKeepsShuffling() throws {
+        let data = try syntheticData.get()
+        let path = "/tmp/weave-resume-shuffle-\(getpid()).safetensors"
+        defer { unlink(path) }
+        for saved in [false, true] {
+            try TrainingRun(configuration: TrainingConfiguration(model: .mlp, shuffle: saved), dataSet: data,
+                            threads: 1).saveCheckpoint(to: path)
+            var same = try TrainingRun(configuration: TrainingConfiguration(model: .mlp, shuffle: saved),
+                                       dataSet: data, threads: 1)
+            try same.resume(from: path)
+            var other = try TrainingRun(configuration: TrainingConfiguration(model: .mlp, shuffle: !saved),
+                                        dataSet: data, threads: 1)
+            #expect(throws: CheckpointError.self) { try other.resume(from: path) }
+        }
+    }
+
     @Test("A diverging run stops with the step and the loss named")
     func divergenceIsReported() throws {
         var run = try TrainingRun(configuration: TrainingConfiguration(model: .mlp, learningRate: 1e30, momentum: 0),
