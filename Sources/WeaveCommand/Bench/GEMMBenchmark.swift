@@ -41,7 +41,8 @@ struct GEMMBenchCommand: BenchSubcommand {
                                   filters: filters, path: chosenPath)
         print("SGEMM, ISA \(isa.rawValue) (\(SGEMMMicroKernel.current.name), "
               + "\(SGEMMMicroKernel.current.blocking)), FMA peak \(formatted(peak)) GFLOP/s per core; "
-              + (openBLAS.map { "OpenBLAS \($0.version)" } ?? "OpenBLAS not found (apt-get install libopenblas0)"))
+              + (openBLAS.map { "OpenBLAS \($0.version)" }
+                 ?? (noOpenBLAS ? "OpenBLAS skipped (--no-open-blas)" : "OpenBLAS not found (apt-get install libopenblas0)")))
         print("GFLOP/s: median [min–max] of \(bench.repeats) timed batches; % of peak × threads")
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "gemm", isa: isa.rawValue)
