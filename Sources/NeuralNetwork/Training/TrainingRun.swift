@@ -94,7 +94,8 @@ public struct TrainingRun {
         guard metadata["format"] == TrainingRun.checkpointFormat else {
             throw CheckpointError(file: path, problem: "not a Weave training checkpoint (format \(metadata["format"] ?? "missing"))")
         }
-        for (key, value) in configuration.metadata where key != "learning_rate" && metadata[key] != value {
+        for (key, value) in configuration.metadata
+        where key != "learning_rate" && key != TrainingConfiguration.shuffleKey && metadata[key] != value {
             throw CheckpointError(file: path, problem: "saved with \(key) = \(metadata[key] ?? "missing"), but this run has \(value)")
         }
         // `shuffle` is in the metadata only when off (see `TrainingConfiguration.metadata`).
