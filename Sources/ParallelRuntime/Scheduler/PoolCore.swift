@@ -273,10 +273,16 @@ package final class PoolCore {
         var spins = 0
         var dozeNanoseconds = Self.firstDozeNanoseconds
         var lookAnyway = false
+        // A timed operation's joiner counts how long it waits (`WorkerSlot.waitedTicks`), less
+        // the work it runs meanwhile: a nested wait inside that work counts itself, once.
+        let measuresWaits = slot.measuresWaits
+        let entered = measuresWaits ? weave_ticks() : 0
+        var working: UInt64 = 0
         while true {
             if done() {
                 // A joiner can hold a token: `wakeOne` may pick it while it parks.
                 if token { passOnSpinnerToken() }
+                if measuresWaits { slot.waitedTicks &+= weave_ticks() &- entered &- working }
                 return
             }
             if !lookAnyway && sharesCPUWithBusyPeer(slot) {
@@ -309,7 +315,9 @@ package final class PoolCore {
                     if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
                 }
                 if idleWorker { slot.busy.store(true, ordering: .relaxed) }
+                let started = measuresWaits ? weave_ticks() : 0
                 if let job { execute(job, on: slot) } else if let part { run(part, on: slot) }
+                if measuresWaits { working &+= weave_ticks() &- started }
                 if idleWorker { slot.busy.store(false, ordering: .relaxed) }
                 deadline = 0
                 continue

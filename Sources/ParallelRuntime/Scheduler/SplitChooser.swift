@@ -164,12 +164,20 @@ struct SplitChooser {
         steadyReference = steady
     }
 
-    /// Notes a call made the given way that was not timed (`timesCall` was false, or it threw).
-    mutating func skip(_ way: Way) { previous = way }
+    /// Notes a call made the given way that was not timed (`timesCall` was false, or it threw),
+    /// in which the calling thread waited `waited` for other threads: a steady split call's
+    /// wait counts (`RecentTimes.addWait`) whether or not the call was timed.
+    mutating func skip(_ way: Way, waited: UInt64 = 0) {
+        if way == .split && previous == .split { split.addWait(waited) }
+        previous = way
+    }
 
     /// Records how long a call made the given way took, in any unit that is the same for
     /// every call (`weave_ticks`); ignored for the warm-up and for a call that switched ways.
-    mutating func record(_ way: Way, ticks: UInt64) {
+    ///
+    /// `waited` is how long the calling thread waited for other threads in the call (0 for an
+    /// inline call): the part of a stall it explains counts in full (`RecentTimes.add`).
+    mutating func record(_ way: Way, ticks: UInt64, waited: UInt64 = 0) {
         defer { previous = way }
         guard let previous else { return }  // the warm-up
         guard previous == way else {
@@ -177,8 +185,8 @@ struct SplitChooser {
             return
         }
         switch way {
-        case .split: split.add(ticks)
-        case .inline: inline.add(ticks)
+        case .split: split.add(ticks, waited: waited)
+        case .inline: inline.add(ticks, waited: waited)
         }
     }
 
@@ -243,23 +251,55 @@ struct RecentTimes {
 
     /// Calls of the key over which stall evidence not refreshed by samples halves (`age`).
     static let staleHalfLife = 16_384
+    /// The same for `waitTail`, which averages over more calls (`waitCalls`).
+    static let staleWaitHalfLife = 32_768
 
-    /// Wears the tail away as if `calls` calls had passed without a sample of this way.
+    /// The average time per call lost waiting for other threads that stalled (see above),
+    /// over about `waitCalls` timed calls.
+    private(set) var waitTail: UInt64 = 0
+    /// Timed calls that fed `waitTail`, up to `waitCalls`, counting `tailCalls` calls without a
+    /// stall before the first.
+    private var waitSamples: UInt64 = RecentTimes.waitPrior
+    static let waitCalls: UInt64 = 2048
+    static let waitPrior: UInt64 = 512
+
+    /// Wears the tails away as if `calls` calls had passed without a sample of this way.
     mutating func age(calls: Int) {
-        guard calls > 0 && tail > 0 else { return }
+        guard calls > 0 else { return }
         tail = UInt64((Double(tail) * exp2(-Double(calls) / Double(Self.staleHalfLife))).rounded())
+        waitTail = UInt64((Double(waitTail) * exp2(-Double(calls) / Double(Self.staleWaitHalfLife))).rounded())
     }
 
-    /// What a call this way costs on average: the recent median plus the tail of stalls.
-    var cost: UInt64 { median &+ tail }
+    /// What a call this way costs on average: the recent median plus the tails of stalls.
+    var cost: UInt64 { median &+ tail &+ waitTail }
 
-    mutating func add(_ time: UInt64) {
+    /// Adds the wait of a call not timed: what it waited beyond a median is a stall (a call
+    /// that waited that long took longer still, the caller's own share included).
+    mutating func addWait(_ waited: UInt64) {
+        guard count >= SplitChooser.minimumSamples else { return }
+        addWaitStall(waited > median ? waited - median : 0)
+    }
+
+    @inline(__always)
+    private mutating func addWaitStall(_ waitStall: UInt64) {
+        // A running mean (after `waitPrior` stall-free calls assumed) until there are
+        // `waitCalls` samples, a moving average after.
+        waitSamples = min(waitSamples + 1, Self.waitCalls)
+        waitTail = waitTail - (waitTail + waitSamples - 1) / waitSamples + waitStall / waitSamples
+    }
+
+    /// Adds one call's time, of which `waited` was spent waiting for other threads.
+    mutating func add(_ time: UInt64, waited: UInt64 = 0) {
         var stall: UInt64 = 0
+        var waitStall: UInt64 = 0
         if count >= SplitChooser.minimumSamples && time / 2 > median {
-            stall = min(time, Self.stallCap * median) - median
+            let excess = time - median
+            waitStall = min(waited, excess)
+            stall = min(excess - waitStall, (Self.stallCap - 1) * median)
         }
         // Rounding the decay up wears a small tail away to 0 rather than leaving it stuck.
         tail = tail - (tail + Self.tailCalls - 1) / Self.tailCalls + stall / Self.tailCalls
+        addWaitStall(waitStall)
         withUnsafeMutableBytes(of: &times) { $0.storeBytes(of: time, toByteOffset: next * 8, as: UInt64.self) }
         next = (next + 1) % SplitChooser.window
         count = min(count + 1, SplitChooser.window)

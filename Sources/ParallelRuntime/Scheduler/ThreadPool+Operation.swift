@@ -49,7 +49,7 @@ extension ThreadPool {
         let previous = core.enterAsCaller()
         let way = decisions.begin(key, restoringAfterwards: previous)
         core.callerSlot.runsInline = way == .inline
-        decisions.startClock()
+        decisions.startClock(caller: core.callerSlot)
         return true
     }
 
@@ -57,7 +57,7 @@ extension ThreadPool {
     /// not throw) and gives slot 0 back.
     @usableFromInline
     func endOperation(completed: Bool) {
-        let previous = decisions.end(completed: completed)
+        let previous = decisions.end(completed: completed, caller: core.callerSlot)
         core.callerSlot.runsInline = false
         core.leaveAsCaller(restoring: previous)
     }

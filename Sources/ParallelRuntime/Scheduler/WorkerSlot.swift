@@ -46,6 +46,16 @@ package final class WorkerSlot {
     /// and `spawn` on this slot then runs on its own thread. Touched only by the slot's thread.
     var runsInline = false
 
+    /// Set while `ThreadPool.operation` times a call: `PoolCore.runUntil` then adds to
+    /// `waitedTicks` the time this slot's thread spends waiting for other threads (spinning,
+    /// dozing or parked, not running work it found meanwhile). Touched only by the slot's
+    /// thread.
+    var measuresWaits = false
+    /// `weave_ticks` spent waiting for other threads while `measuresWaits` was set: how much
+    /// of a slow split call was a stall of another thread (`SplitChooser`). Touched only by
+    /// the slot's thread.
+    var waitedTicks: UInt64 = 0
+
     /// Node-local scratch, created on first use by the slot's thread.
     private var scratchArena: ScratchArena?
 

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import CPlatform
 import Testing
@@ -158,5 +159,34 @@ struct OperationTests {
         #expect(mismatches.withLock { $0 } == 0)
         #expect(sums.withLock { $0 } == 8 * 4_950)
         #expect(inner.operationCounts.split + inner.operationCounts.inline == 8)
+    }
+
+    @Test("A timed call counts the caller's wait for a stolen job, and only while it is timed")
+    func countsWaitsForOtherThreads() {
+        let pool = ThreadPool(threads: 2)
+        pool.core.withSlot { slot in
+            // The caller's side waits until the worker has stolen the other side, which then
+            // takes 20 ms: the join's wait is most of its time.
+            func stolenJoin() -> UInt64 {
+                let stolen = Atomic<Bool>(false)
+                let start = weave_ticks()
+                pool.core.join(slot, { _ in
+                    while !stolen.load(ordering: .acquiring) { weave_cpu_relax() }
+                }, { _ in
+                    stolen.store(true, ordering: .releasing)
+                    usleep(20_000)
+                })
+                return weave_ticks() &- start
+            }
+            slot.measuresWaits = true
+            let before = slot.waitedTicks
+            let total = stolenJoin()
+            let waited = slot.waitedTicks &- before
+            slot.measuresWaits = false
+            #expect(waited > total / 2 && waited <= total)
+            let untimed = slot.waitedTicks
+            _ = stolenJoin()
+            #expect(slot.waitedTicks == untimed)
+        }
     }
 }

@@ -19,6 +19,23 @@ struct SplitChooserTests {
         }
     }
 
+    /// Runs `calls` calls like `run`, with `waited` giving how long a split call of that time
+    /// waited for other threads (told to the chooser for untimed calls too, as the pool does).
+    static func runWaiting(_ chooser: inout SplitChooser, calls: Int, time: (SplitChooser.Way) -> UInt64,
+                           waited: (UInt64) -> UInt64) -> [SplitChooser.Way] {
+        (0..<calls).map { _ in
+            let way = chooser.choose()
+            let ticks = time(way)
+            let wait = way == .split ? waited(ticks) : 0
+            if chooser.timesCall {
+                chooser.record(way, ticks: ticks, waited: wait)
+            } else {
+                chooser.skip(way, waited: wait)
+            }
+            return way
+        }
+    }
+
     /// Times where inline calls take `inline`, and one split call in `every` stalls for `stall`
     /// while the others take `split`.
     static func stallingSplit(split: UInt64, stall: UInt64, every: Int,
@@ -307,5 +324,52 @@ struct SplitChooserTests {
         times.age(calls: RecentTimes.staleHalfLife)
         #expect(times.tail == before / 2 || times.tail == (before + 1) / 2)
         #expect(times.median == 1_000_000)  // only the tail ages
+    }
+
+    @Test("A wait for a stalled thread counts in full, beyond the cap; a stall of the caller alone does not",
+          arguments: [true, false])
+    func waitsCountInFull(waited: Bool) {
+        var chooser = SplitChooser()
+        // Traced under contention with the worker on the busy loop's CPU (SGEMM 256×48·48×24,
+        // 2.5 µs split): split's median was 0.7 of inline's, but about one split call in 600
+        // waited ~1000 medians for the preempted worker, and split averaged 2.2× inline. Capped
+        // at 32 medians, that stall is priced at 0.05 of a median per call.
+        let ways = Self.runWaiting(&chooser, calls: 60_000,
+                                   time: Self.stallingSplit(split: 7_000, stall: 7_000_000, every: 601, inline: 10_000),
+                                   waited: { waited && $0 > 1_000_000 ? $0 - 7_000 : 500 })
+        let inlineCalls = ways.suffix(20_000).filter { $0 == .inline }.count
+        if waited {
+            #expect(inlineCalls >= 19_000)
+        } else {
+            // The same times with the caller itself stalled (no wait): capped, as before.
+            #expect(inlineCalls <= 1_000)
+        }
+    }
+
+    @Test("One early wait does not shut out a way that is faster on average")
+    func oneEarlyWaitIsWeighed() {
+        var chooser = SplitChooser()
+        // Split is twice as fast and stalls 75 medians once in 200 calls (1.37 medians on
+        // average against inline's 2): the first stall, within its first hundred calls, must
+        // not send it inline for the rest of a short run.
+        let ways = Self.runWaiting(&chooser, calls: 2_000,
+                                   time: Self.stallingSplit(split: 10_000, stall: 760_000, every: 41 * 5, inline: 20_000),
+                                   waited: { $0 > 100_000 ? $0 - 10_000 : 0 })
+        #expect(ways.suffix(1_000).filter { $0 == .split }.count >= 950)
+    }
+
+    @Test("When a way stops waiting for stalled threads, its waits are forgotten and it comes back")
+    func waitsAreForgotten() {
+        var chooser = SplitChooser()
+        // A competitor makes one split call in 201 wait 330 medians for a preempted worker:
+        // split averages 1.6× inline, and inline runs (split comes back now and then: its waits
+        // fade between the few that trials and short runs sample).
+        let before = Self.runWaiting(&chooser, calls: 20_000,
+                                     time: Self.stallingSplit(split: 6_000, stall: 2_000_000, every: 201, inline: 10_000),
+                                     waited: { $0 > 1_000_000 ? $0 - 6_000 : 0 })
+        #expect(before.suffix(10_000).filter { $0 == .inline }.count >= 9_000)
+        // The competitor is gone: split takes half inline's time and must come back.
+        let ways = Self.run(&chooser, calls: 20_000) { $0 == .split ? 5_000 : 10_000 }
+        #expect(ways.suffix(10_000).filter { $0 == .split }.count >= 9_900)
     }
 }
