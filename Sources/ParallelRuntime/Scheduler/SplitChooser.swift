@@ -217,7 +217,8 @@ struct SplitChooser {
 /// worker sharing a CPU with a busy process is descheduled in the middle of a tile now and
 /// then, and the split call waits for it. What the way costs is its mean, stalls included:
 /// `tail` is a moving average (over about `tailCalls` timed calls) of each call's time beyond
-/// twice the median, capped at `stallCap` medians.
+/// twice the median, capped at `stallCap` medians, less what the calling thread spent waiting
+/// for other threads; that goes to `waitTail`, with a far higher cap (below).
 ///
 /// Why 32 medians over 128 calls, not 8 over 64 (session 9): traced per call with the worker
 /// on the busy loop's CPU, SGEMM 256×48·48×784 split had 0.81 of inline's median but 1.26×
@@ -230,6 +231,25 @@ struct SplitChooser {
 /// longer once 1.5% of split calls stall for 50 medians (10–22% with 8 over 64). One preemption alone adds a
 /// quarter of a median (with 16 medians over 32 calls it added half a median, and on a 3 µs
 /// SGEMM, where an interrupt is several medians, inline and split traded places on noise).
+///
+/// Waits for other threads count in full, beyond the cap (session 12). With the worker on the
+/// busy loop's CPU, traced per call, SGEMM 256×48·48×24 split had 0.7 of inline's median (2.5
+/// µs) while 0.2–0.7% of its calls waited 0.9–4 ms (up to 1600 medians, a time slice of the busy
+/// loop) for a preempted worker: split averaged 0.9–2.2× inline, the capped tail priced it at
+/// 0.7, and the benchmark ran 2 threads at 0.78–0.95× of one. But the same cap is right for a
+/// stall of the calling thread itself (an interrupt, a preemption), which hits either way. So the
+/// pool tells the two apart: a split call's caller counts how long it waited for other threads
+/// (`WorkerSlot.waitedTicks`), and that part of a stall goes to `waitTail` (up to `waitCap`
+/// medians, 16 times the other cap; see its note); 93–99% of
+/// the time lost in stalls was such waits under contention, 0–42% without. `waitTail` is a
+/// running mean over every split call, timed or not (waits are rare: sampling one call in four
+/// would see a quarter of them), of `waitCalls` calls, starting from `waitPrior` stall-free
+/// calls assumed: one early wait of 75 medians then weighs 0.15 of a median, not enough to shut
+/// out a way twice as fast, and the longer window keeps one stall from pricing a way out long
+/// after it (a way left after a stall is sampled again only in trials). Traced times of 15
+/// benchmark runs replayed through the chooser (calls against the best fixed way's mean,
+/// geometric mean over keys): spread 1.019–1.092 → 1.030–1.037, worst key 1.15–2.24 →
+/// 1.14–1.18; packed 1.005–1.035 → 1.005–1.019; uncontended 1.006–1.010 unchanged.
 ///
 /// Stalls of the way not taken are sampled only in trials, a few calls every few thousand, so
 /// their memory would hardly fade: `age` halves it every `staleHalfLife` calls of the key
@@ -251,16 +271,22 @@ struct RecentTimes {
 
     /// Calls of the key over which stall evidence not refreshed by samples halves (`age`).
     static let staleHalfLife = 16_384
-    /// The same for `waitTail`, which averages over more calls (`waitCalls`).
+    /// The same for `waitTail`, which averages over more calls (`waitCalls`). At 16384 a way
+    /// that waited 1000 medians once in 600 calls (twice inline's mean) still ran 15% of calls
+    /// in a test; at 32768, none beyond its trials.
     static let staleWaitHalfLife = 32_768
 
     /// The average time per call lost waiting for other threads that stalled (see above),
-    /// over about `waitCalls` timed calls.
+    /// over about `waitCalls` calls.
     private(set) var waitTail: UInt64 = 0
-    /// Timed calls that fed `waitTail`, up to `waitCalls`, counting `tailCalls` calls without a
-    /// stall before the first.
+    /// Calls that fed `waitTail`, up to `waitCalls`, counting `waitPrior` calls without a stall
+    /// before the first.
     private var waitSamples: UInt64 = RecentTimes.waitPrior
     static let waitCalls: UInt64 = 2048
+    /// The most a wait counts, in medians: far above the stalls of a preempted worker on small
+    /// ops (~360 medians on average, 1600 at most, on a 2.5 µs SGEMM), but one 16 ms hold-up
+    /// of the host, met once in an uncontended run, no longer shuts out a way 1.7× as fast.
+    static let waitCap: UInt64 = 512
     static let waitPrior: UInt64 = 512
 
     /// Wears the tails away as if `calls` calls had passed without a sample of this way.
@@ -281,7 +307,8 @@ struct RecentTimes {
     }
 
     @inline(__always)
-    private mutating func addWaitStall(_ waitStall: UInt64) {
+    private mutating func addWaitStall(_ uncapped: UInt64) {
+        let waitStall = min(uncapped, Self.waitCap * median)
         // A running mean (after `waitPrior` stall-free calls assumed) until there are
         // `waitCalls` samples, a moving average after.
         waitSamples = min(waitSamples + 1, Self.waitCalls)

@@ -372,4 +372,18 @@ struct SplitChooserTests {
         let ways = Self.run(&chooser, calls: 20_000) { $0 == .split ? 5_000 : 10_000 }
         #expect(ways.suffix(10_000).filter { $0 == .split }.count >= 9_900)
     }
+
+    @Test("One hold-up of thousands of medians counts as 512 at most")
+    func oneHugeWaitIsCapped() {
+        var chooser = SplitChooser()
+        var splitCalls = 0
+        // Split is 1.7× as fast; its 300th call waits 16 ms (5000 medians: the host held the
+        // worker's vCPU). Uncapped that is 3 medians per call for thousands of calls; capped, 0.6.
+        let ways = Self.runWaiting(&chooser, calls: 3_000, time: { way in
+            if way == .inline { return 17_000 }
+            splitCalls += 1
+            return splitCalls == 300 ? 50_000_000 : 10_000
+        }, waited: { $0 > 1_000_000 ? $0 - 10_000 : 0 })
+        #expect(ways.suffix(2_000).filter { $0 == .split }.count >= 1_900)
+    }
 }
