@@ -273,7 +273,7 @@ package final class PoolCore {
         var spins = 0
         var dozeNanoseconds = Self.firstDozeNanoseconds
         var lookAnyway = false
-        // A timed operation's joiner counts how long it waits (`WorkerSlot.waitedTicks`), less
+        // A split operation's caller counts how long it waits (`WorkerSlot.waitedTicks`), less
         // the work it runs meanwhile: a nested wait inside that work counts itself, once.
         let measuresWaits = slot.measuresWaits
         let entered = measuresWaits ? weave_ticks() : 0

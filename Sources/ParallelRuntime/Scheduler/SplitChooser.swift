@@ -176,7 +176,8 @@ struct SplitChooser {
     /// every call (`weave_ticks`); ignored for the warm-up and for a call that switched ways.
     ///
     /// `waited` is how long the calling thread waited for other threads in the call (0 for an
-    /// inline call): the part of a stall it explains counts in full (`RecentTimes.add`).
+    /// inline call): the part of a stall it explains counts beyond the usual cap
+    /// (`RecentTimes.add`).
     mutating func record(_ way: Way, ticks: UInt64, waited: UInt64 = 0) {
         defer { previous = way }
         guard let previous else { return }  // the warm-up
@@ -248,8 +249,9 @@ struct SplitChooser {
 /// out a way twice as fast, and the longer window keeps one stall from pricing a way out long
 /// after it (a way left after a stall is sampled again only in trials). Traced times of 15
 /// benchmark runs replayed through the chooser (calls against the best fixed way's mean,
-/// geometric mean over keys): spread 1.019–1.092 → 1.030–1.037, worst key 1.15–2.24 →
-/// 1.14–1.18; packed 1.005–1.035 → 1.005–1.019; uncontended 1.006–1.010 unchanged.
+/// geometric mean over keys; waits of timed calls only, and no `waitCap`, then): spread
+/// 1.019–1.092 → 1.030–1.037, worst key 1.15–2.24 → 1.14–1.18; packed 1.005–1.035 →
+/// 1.005–1.019; uncontended 1.006–1.010 unchanged.
 ///
 /// Stalls of the way not taken are sampled only in trials, a few calls every few thousand, so
 /// their memory would hardly fade: `age` halves it every `staleHalfLife` calls of the key

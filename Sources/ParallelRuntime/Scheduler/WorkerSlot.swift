@@ -46,7 +46,7 @@ package final class WorkerSlot {
     /// and `spawn` on this slot then runs on its own thread. Touched only by the slot's thread.
     var runsInline = false
 
-    /// Set while `ThreadPool.operation` times a call: `PoolCore.runUntil` then adds to
+    /// Set while `ThreadPool.operation` runs a call split: `PoolCore.runUntil` then adds to
     /// `waitedTicks` the time this slot's thread spends waiting for other threads (spinning,
     /// dozing or parked, not running work it found meanwhile). Touched only by the slot's
     /// thread.
