@@ -233,8 +233,8 @@ struct SplitChooser {
 /// quarter of a median (with 16 medians over 32 calls it added half a median, and on a 3 µs
 /// SGEMM, where an interrupt is several medians, inline and split traded places on noise).
 ///
-/// Waits for other threads count in full, beyond the cap (session 12). With the worker on the
-/// busy loop's CPU, traced per call, SGEMM 256×48·48×24 split had 0.7 of inline's median (2.5
+/// Waits for other threads count beyond the cap, up to `waitCap` (session 12). With the
+/// worker on the busy loop's CPU, traced per call, SGEMM 256×48·48×24 split had 0.7 of inline's median (2.5
 /// µs) while 0.2–0.7% of its calls waited 0.9–4 ms (up to 1600 medians, a time slice of the busy
 /// loop) for a preempted worker: split averaged 0.9–2.2× inline, the capped tail priced it at
 /// 0.7, and the benchmark ran 2 threads at 0.78–0.95× of one. But the same cap is right for a
@@ -293,7 +293,7 @@ struct RecentTimes {
 
     /// Wears the tails away as if `calls` calls had passed without a sample of this way.
     mutating func age(calls: Int) {
-        guard calls > 0 else { return }
+        guard calls > 0 && (tail > 0 || waitTail > 0) else { return }
         tail = UInt64((Double(tail) * exp2(-Double(calls) / Double(Self.staleHalfLife))).rounded())
         waitTail = UInt64((Double(waitTail) * exp2(-Double(calls) / Double(Self.staleWaitHalfLife))).rounded())
     }

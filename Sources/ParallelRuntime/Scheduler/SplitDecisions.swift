@@ -45,8 +45,6 @@ final class SplitDecisions {
         var runningWay = SplitChooser.Way.split
         var timed = false
         var started: UInt64 = 0
-        /// The caller slot's `waitedTicks` when the clock started.
-        var waitedBefore: UInt64 = 0
         var callerPreviousSlot: UnsafeMutableRawPointer?
     }
 
@@ -119,34 +117,27 @@ final class SplitDecisions {
         return way
     }
 
-    /// Starts the clock of the call `begin` chose, if it is one to time. Every split call, timed
-    /// or not, counts how long `caller` (the calling thread's slot) waits for other threads:
-    /// waits for a stalled worker are rare, and sampling one call in four would see a quarter
-    /// of them.
+    /// Starts the clock of the call `begin` chose, if it is one to time.
     @inline(__always)
-    func startClock(caller: WorkerSlot) {
-        if state.pointee.runningWay == .split {
-            caller.measuresWaits = true
-            state.pointee.waitedBefore = caller.waitedTicks
-        }
+    func startClock() {
         if state.pointee.timed { state.pointee.started = weave_ticks() }
     }
 
     /// Stops the clock of the call in flight (first thing after its body), records its time
-    /// (if it is one to time) and how long `caller` waited for other threads in it, unless it
-    /// threw, and returns the slot to restore.
+    /// (if it is one to time) and `waited`, how long the calling thread waited for other
+    /// threads in it (a split call's waits count timed or not: waits for a stalled worker are
+    /// rare, and sampling one call in four would see a quarter of them), unless it threw, and
+    /// returns the slot to restore.
     @inline(__always)
-    func end(completed: Bool, caller: WorkerSlot) -> UnsafeMutableRawPointer? {
+    func end(completed: Bool, waited: UInt64) -> UnsafeMutableRawPointer? {
         let running = state.pointee.running
         let way = state.pointee.runningWay
-        let waited = way == .split ? caller.waitedTicks &- state.pointee.waitedBefore : 0
         if state.pointee.timed && completed {
             let ticks = weave_ticks() &- state.pointee.started
             records[running].chooser.record(way, ticks: ticks, waited: waited)
         } else {
             records[running].chooser.skip(way, waited: completed ? waited : 0)
         }
-        caller.measuresWaits = false
         state.pointee.running = -1
         return state.pointee.callerPreviousSlot
     }

@@ -49,7 +49,10 @@ extension ThreadPool {
         let previous = core.enterAsCaller()
         let way = decisions.begin(key, restoringAfterwards: previous)
         core.callerSlot.runsInline = way == .inline
-        decisions.startClock(caller: core.callerSlot)
+        // A split call counts how long the caller waits for other threads (`SplitChooser`).
+        core.callerSlot.measuresWaits = way == .split
+        core.callerSlot.waitedTicks = 0
+        decisions.startClock()
         return true
     }
 
@@ -57,8 +60,9 @@ extension ThreadPool {
     /// not throw) and gives slot 0 back.
     @usableFromInline
     func endOperation(completed: Bool) {
-        let previous = decisions.end(completed: completed, caller: core.callerSlot)
+        let previous = decisions.end(completed: completed, waited: core.callerSlot.waitedTicks)
         core.callerSlot.runsInline = false
+        core.callerSlot.measuresWaits = false
         core.leaveAsCaller(restoring: previous)
     }
 

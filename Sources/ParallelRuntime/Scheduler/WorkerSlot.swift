@@ -51,9 +51,9 @@ package final class WorkerSlot {
     /// dozing or parked, not running work it found meanwhile). Touched only by the slot's
     /// thread.
     var measuresWaits = false
-    /// `weave_ticks` spent waiting for other threads while `measuresWaits` was set: how much
-    /// of a slow split call was a stall of another thread (`SplitChooser`). Touched only by
-    /// the slot's thread.
+    /// `weave_ticks` spent waiting for other threads while `measuresWaits` was set (since the
+    /// split call began, which zeroes it): how much of a slow split call was a stall of another
+    /// thread (`SplitChooser`). Touched only by the slot's thread.
     var waitedTicks: UInt64 = 0
 
     /// Node-local scratch, created on first use by the slot's thread.
