@@ -78,10 +78,15 @@ struct SplitChooser {
     private var untimedCalls = 0
     /// Whether the call `choose` just chose is to be timed (`record`) or not (`skip`).
     private(set) var timesCall = true
+    /// The pool-wide wait per split call `choose` was last given.
+    private var poolWait: UInt64 = 0
 
-    /// The way for the next call; sets `timesCall`.
-    mutating func choose() -> Way {
+    /// The way for the next call; sets `timesCall`. `poolWait` is what a split call of any key
+    /// has lately lost waiting for stalled threads, on average (`PoolWaits`): splitting costs
+    /// at least that, whatever this key's own calls have seen.
+    mutating func choose(poolWait: UInt64 = 0) -> Way {
         timesCall = true
+        self.poolWait = poolWait
         guard let previous else { return .split }
         if split.count < Self.minimumSamples || inline.count < Self.minimumSamples {
             // Learning: stay with a way until it has its samples, then take the other.
@@ -91,8 +96,8 @@ struct SplitChooser {
         }
         // Hysteresis: the other way must be `margin` faster to take over, so two ways within
         // noise of each other do not trade places (each switch costs a call; see `record`).
-        var best = current ?? (split.cost <= inline.cost ? .split : .inline)
-        if Double(times(opposite(best)).cost) * (1 + Self.margin) < Double(times(best).cost) {
+        var best = current ?? (cost(.split) <= cost(.inline) ? .split : .inline)
+        if Double(cost(opposite(best))) * (1 + Self.margin) < Double(cost(best)) {
             best = opposite(best)
             // A trial that won is over: its way is now the steady one, and the next trial comes
             // as soon as the budget allows.
@@ -124,8 +129,8 @@ struct SplitChooser {
         // only worked out once that many calls have passed, not on every call. The
         // confirmation ignores both.
         if callsSinceTrial >= (confirmed ? backoff : Self.confirmationInterval) {
-            let fast = times(best).cost
-            let slow = max(fast, times(other).cost)
+            let fast = cost(best)
+            let slow = max(fast, cost(other))
             let switchTime = switched.count > 0 ? switched.median : fast
             if !confirmed
                 || callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
@@ -156,6 +161,12 @@ struct SplitChooser {
     @inline(__always)
     private func times(_ way: Way) -> RecentTimes { way == .split ? split : inline }
 
+    /// What a call `way` costs (`RecentTimes.cost`), with split's waits at least `poolWait`.
+    @inline(__always)
+    private func cost(_ way: Way) -> UInt64 {
+        way == .split ? split.cost(poolWait: poolWait) : inline.cost
+    }
+
     @inline(__always)
     private func opposite(_ way: Way) -> Way { way == .split ? .inline : .split }
 
@@ -166,10 +177,14 @@ struct SplitChooser {
 
     /// Notes a call made the given way that was not timed (`timesCall` was false, or it threw),
     /// in which the calling thread waited `waited` for other threads: a steady split call's
-    /// wait counts (`RecentTimes.addWait`) whether or not the call was timed.
-    mutating func skip(_ way: Way, waited: UInt64 = 0) {
-        if way == .split && previous == .split { split.addWait(waited) }
-        previous = way
+    /// wait counts (`RecentTimes.addWait`) whether or not the call was timed. Returns the
+    /// part of the wait that was a stall (uncapped) for `PoolWaits`, or nil for a call that
+    /// tells nothing about split's waits (inline, a switch, split not yet timed).
+    @discardableResult
+    mutating func skip(_ way: Way, waited: UInt64 = 0) -> UInt64? {
+        defer { previous = way }
+        guard way == .split && previous == .split && split.count >= Self.minimumSamples else { return nil }
+        return split.addWait(waited)
     }
 
     /// Records how long a call made the given way took, in any unit that is the same for
@@ -177,17 +192,23 @@ struct SplitChooser {
     ///
     /// `waited` is how long the calling thread waited for other threads in the call (0 for an
     /// inline call): the part of a stall it explains counts beyond the usual cap
-    /// (`RecentTimes.add`).
-    mutating func record(_ way: Way, ticks: UInt64, waited: UInt64 = 0) {
+    /// (`RecentTimes.add`). Returns that part (uncapped) for `PoolWaits`, or nil like `skip`.
+    @discardableResult
+    mutating func record(_ way: Way, ticks: UInt64, waited: UInt64 = 0) -> UInt64? {
         defer { previous = way }
-        guard let previous else { return }  // the warm-up
+        guard let previous else { return nil }  // the warm-up
         guard previous == way else {
             switched.add(ticks)
-            return
+            return nil
         }
         switch way {
-        case .split: split.add(ticks, waited: waited)
-        case .inline: inline.add(ticks, waited: waited)
+        case .split:
+            let judged = split.count >= Self.minimumSamples
+            let stall = split.add(ticks, waited: waited)
+            return judged ? stall : nil
+        case .inline:
+            inline.add(ticks, waited: waited)
+            return nil
         }
     }
 
@@ -205,7 +226,7 @@ struct SplitChooser {
     /// The cost of each way (`RecentTimes.cost`) and the median of calls that switched ways
     /// (nil before there are any).
     var costs: (split: UInt64?, inline: UInt64?, switched: UInt64?) {
-        (split.count > 0 ? split.cost : nil, inline.count > 0 ? inline.cost : nil,
+        (split.count > 0 ? cost(.split) : nil, inline.count > 0 ? cost(.inline) : nil,
          switched.count > 0 ? switched.median : nil)
     }
 }
@@ -301,11 +322,23 @@ struct RecentTimes {
     /// What a call this way costs on average: the recent median plus the tails of stalls.
     var cost: UInt64 { median &+ tail &+ waitTail }
 
+    /// `cost` with the `waitPrior` calls assumed in `waitTail` waiting `poolWait` each instead
+    /// of none: what other keys' split calls have lost lately stands in for this way's own
+    /// evidence until it has some (a quarter of the weight once it has `waitCalls` samples).
+    @inline(__always)
+    func cost(poolWait: UInt64) -> UInt64 {
+        cost &+ (poolWait == 0 ? 0 : poolWait &* Self.waitPrior / waitSamples)
+    }
+
     /// Adds the wait of a call not timed: what it waited beyond a median is a stall (a call
-    /// that waited that long took longer still, the caller's own share included).
-    mutating func addWait(_ waited: UInt64) {
-        guard count >= SplitChooser.minimumSamples else { return }
-        addWaitStall(waited > median ? waited - median : 0)
+    /// that waited that long took longer still, the caller's own share included). Returns
+    /// that stall, uncapped.
+    @discardableResult
+    mutating func addWait(_ waited: UInt64) -> UInt64 {
+        guard count >= SplitChooser.minimumSamples else { return 0 }
+        let stall = waited > median ? waited - median : 0
+        addWaitStall(stall)
+        return stall
     }
 
     @inline(__always)
@@ -317,8 +350,10 @@ struct RecentTimes {
         waitTail = waitTail - (waitTail + waitSamples - 1) / waitSamples + waitStall / waitSamples
     }
 
-    /// Adds one call's time, of which `waited` was spent waiting for other threads.
-    mutating func add(_ time: UInt64, waited: UInt64 = 0) {
+    /// Adds one call's time, of which `waited` was spent waiting for other threads; returns
+    /// the part of its stall that was such a wait, uncapped.
+    @discardableResult
+    mutating func add(_ time: UInt64, waited: UInt64 = 0) -> UInt64 {
         var stall: UInt64 = 0
         var waitStall: UInt64 = 0
         if count >= SplitChooser.minimumSamples && time / 2 > median {
@@ -333,6 +368,7 @@ struct RecentTimes {
         next = (next + 1) % SplitChooser.window
         count = min(count + 1, SplitChooser.window)
         median = computeMedian()
+        return waitStall
     }
 
     private func computeMedian() -> UInt64 {

@@ -46,6 +46,8 @@ final class SplitDecisions {
         var timed = false
         var started: UInt64 = 0
         var callerPreviousSlot: UnsafeMutableRawPointer?
+        /// What split calls of every key lose waiting for stalled threads.
+        var poolWaits = PoolWaits()
     }
 
     /// Keys beyond this many are dropped all at once (a program that keeps changing shapes
@@ -104,7 +106,7 @@ final class SplitDecisions {
     func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?) -> SplitChooser.Way {
         let index = index(of: key)
         let record = records + index
-        let way = record.pointee.chooser.choose()
+        let way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall)
         state.pointee.timed = record.pointee.chooser.timesCall
         record.pointee.count(way)
         switch way {
@@ -132,11 +134,16 @@ final class SplitDecisions {
     func end(completed: Bool, waited: UInt64) -> UnsafeMutableRawPointer? {
         let running = state.pointee.running
         let way = state.pointee.runningWay
+        let stall: UInt64?
+        var now: UInt64 = 0
         if state.pointee.timed && completed {
-            let ticks = weave_ticks() &- state.pointee.started
-            records[running].chooser.record(way, ticks: ticks, waited: waited)
+            now = weave_ticks()
+            stall = records[running].chooser.record(way, ticks: now &- state.pointee.started, waited: waited)
         } else {
-            records[running].chooser.skip(way, waited: completed ? waited : 0)
+            stall = records[running].chooser.skip(way, waited: completed ? waited : 0)
+        }
+        if let stall, completed {
+            state.pointee.poolWaits.add(stall: stall, now: now != 0 ? now : weave_ticks())
         }
         state.pointee.running = -1
         return state.pointee.callerPreviousSlot

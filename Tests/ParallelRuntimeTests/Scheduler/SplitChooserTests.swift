@@ -5,10 +5,10 @@ import Testing
 struct SplitChooserTests {
     /// Runs `calls` calls through `chooser`, timing each way with `time` the calls it asks to
     /// time, and returns the ways.
-    static func run(_ chooser: inout SplitChooser, calls: Int,
+    static func run(_ chooser: inout SplitChooser, calls: Int, poolWait: UInt64 = 0,
                     time: (SplitChooser.Way) -> UInt64) -> [SplitChooser.Way] {
         (0..<calls).map { _ in
-            let way = chooser.choose()
+            let way = chooser.choose(poolWait: poolWait)
             let ticks = time(way)
             if chooser.timesCall {
                 chooser.record(way, ticks: ticks)
@@ -385,5 +385,87 @@ struct SplitChooserTests {
             return splitCalls == 300 ? 50_000_000 : 10_000
         }, waited: { $0 > 1_000_000 ? $0 - 10_000 : 0 })
         #expect(ways.suffix(2_000).filter { $0 == .split }.count >= 1_900)
+    }
+
+    @Test("A new key starts from the pool's waits: split, faster by median, runs inline while other keys' split calls lose more than it saves")
+    func newKeyStartsFromPoolWaits() {
+        // Split saves 3000 ticks a call; other keys' split calls have lately lost 8000 on average.
+        var contended = SplitChooser()
+        let ways = Self.run(&contended, calls: 20_000, poolWait: 8_000) { $0 == .split ? 7_000 : 10_000 }
+        #expect(ways.suffix(10_000).filter { $0 == .inline }.count >= 9_900)
+        // The same key on a pool whose split calls do not wait.
+        var quiet = SplitChooser()
+        let quietWays = Self.run(&quiet, calls: 20_000) { $0 == .split ? 7_000 : 10_000 }
+        #expect(quietWays.suffix(10_000).filter { $0 == .split }.count >= 9_900)
+    }
+
+    @Test("A key's own evidence outweighs the pool's: split calls that never wait keep splitting")
+    func ownEvidenceOutweighsPoolWaits() {
+        var chooser = SplitChooser()
+        _ = Self.run(&chooser, calls: 4_000) { $0 == .split ? 7_000 : 10_000 }
+        // Other keys now lose 6000 ticks a split call (twice what this one saves): after 2048
+        // calls of its own without a wait, the pool's figure weighs a quarter.
+        let ways = Self.run(&chooser, calls: 10_000, poolWait: 6_000) { $0 == .split ? 7_000 : 10_000 }
+        #expect(ways.suffix(5_000).filter { $0 == .split }.count >= 4_900)
+    }
+
+    @Test("Split calls tell the pool their waits beyond the median; inline calls, switches and learning do not")
+    func reportsStallsForThePool() {
+        var chooser = SplitChooser()
+        var reports: [UInt64?] = []
+        for call in 0..<40 {
+            let way = chooser.choose()
+            let ticks: UInt64 = way == .split ? 7_000 : 10_000
+            let waited: UInt64 = way == .split ? (call == 30 ? 900_000 : 1_000) : 0
+            reports.append(chooser.timesCall
+                ? chooser.record(way, ticks: call == 30 ? 907_000 : ticks, waited: waited)
+                : chooser.skip(way, waited: waited))
+        }
+        // Calls 0–3 split (warm-up and learning), 4–7 inline, 8 switches back to split.
+        #expect(reports[0..<9].allSatisfy { $0 == nil })
+        // Timed, its wait up to its excess over the median (900 000); untimed, its wait beyond
+        // the median (893 000).
+        #expect(reports[30] == 900_000 || reports[30] == 893_000)
+        #expect(reports[9..<40].compactMap { $0 }.filter { $0 > 0 }.count == 1)
+    }
+}
+
+@Suite("PoolWaits")
+struct PoolWaitsTests {
+    /// Ticks of a clock counting nanoseconds.
+    static let millisecond: UInt64 = 1_000_000
+
+    @Test("One 16 ms hold-up counts as 4 ms over 4096 calls assumed stall-free: under 1 µs a call")
+    func oneHoldUpIsWeighed() {
+        var waits = PoolWaits(ticksPerSecond: 1e9)
+        waits.add(stall: 16 * Self.millisecond, now: 1)
+        #expect(waits.perCall == 4 * Self.millisecond / 4097)
+    }
+
+    @Test("Under steady contention the figure approaches the mean wait per split call")
+    func steadyStallsGiveTheMean() {
+        var waits = PoolWaits(ticksPerSecond: 1e9)
+        // One split call in 600 waits 2 ms (3.3 µs a call on average); a call every 10 µs.
+        for call in 1...60_000 {
+            waits.add(stall: call % 600 == 0 ? 2 * Self.millisecond : 0, now: UInt64(call) * 10_000)
+        }
+        #expect(waits.perCall > 2_800 && waits.perCall < 3_400)
+    }
+
+    @Test("When the waits stop, they fade over seconds even if few split calls come")
+    func waitsFade() {
+        var waits = PoolWaits(ticksPerSecond: 1e9)
+        var now: UInt64 = 0
+        for call in 1...60_000 {
+            now += 10_000
+            waits.add(stall: call % 600 == 0 ? 2 * Self.millisecond : 0, now: now)
+        }
+        let contended = waits.perCall
+        // Trials only: one split call every 10 ms for 10 s (ten half-lives).
+        for _ in 0..<1_000 {
+            now += 10 * Self.millisecond
+            waits.add(stall: 0, now: now)
+        }
+        #expect(waits.perCall < contended / 10)
     }
 }
