@@ -1,25 +1,33 @@
 import Glibc
 
-/// The pool-wide average time a split call loses waiting for a stalled thread: what every
-/// key's chooser adds to the cost of splitting, at least (`SplitChooser.choose(poolWait:)`).
+/// The pool-wide average time a split call loses waiting for a stalled thread, which a key's
+/// chooser counts in place of the stall-free calls it assumes before it has its own evidence
+/// (`RecentTimes.cost(poolWait:)`).
 ///
-/// Why pool-wide (session 13): with a busy process on a worker's CPU, about one split call in
-/// 600 waited a time slice of the busy process (0.9–4 ms) for the preempted worker, whatever
-/// the op's size. On a 2.5 µs SGEMM one such wait is 800 calls' worth of running inline, 4% of
-/// a 20 000-call benchmark: a key that must see a few of them to learn they are there has lost
-/// the benchmark by the time it knows. Every key pays the same risk per call, so the keys learn
-/// it together: a 2.5 µs op starts from what the 100 µs ones before it found.
+/// Why pool-wide (session 13): with a busy process on a worker's CPU, a split call now and
+/// then waits a scheduler tick of the busy process (~4 ms here) for the preempted worker. On
+/// the 2.5 µs SGEMM 256×48·48×24 one such wait is 1600 calls' worth of running inline, 8% of
+/// a 20 000-call benchmark key: a key that has to meet one before it knows has already lost
+/// the benchmark, and with its own evidence alone it ran at 0.78–0.85× of one thread in 3 of
+/// 5 rounds.
+/// The risk is the pool's (the worker's CPU is busy), so the keys learn it together: a new key
+/// starts from what the keys before it lost, and its own calls take over as they come.
 ///
-/// The estimate is a ratio of two sums that fade with wall-clock time (half-life `halfLife`):
-/// the waits beyond each call's usual wait, each capped at `cap`, over the split calls plus
+/// Not a floor on every key: traced per key in one run, the waits grew with the op's size
+/// (none in 19 000 split calls of a 3 µs SGEMM 64³, one in ~1000 of 25 µs ones, one in ~130 of
+/// 90 µs ones), so a pool-wide figure over-prices some keys, and a key's own calls without a
+/// wait must be able to outweigh it.
+///
+/// The figure is a ratio of two sums that fade with wall-clock time (half-life `halfLife`):
+/// each split call's wait beyond its usual wait, capped at `cap`, over the split calls plus
 /// `prior` calls assumed stall-free. Under steady contention the sums hold thousands of calls
-/// and the ratio is the mean; one hold-up of the host in an otherwise quiet run counts as
-/// `cap / prior` per call at most (1 µs), and fades. When every small key has gone inline, only
-/// their trials feed it: the evidence fades over seconds, the prior takes over, and splitting
-/// is tried again — a few stalls every several seconds while contention lasts.
+/// and the ratio is the mean (5.5 µs in that run); one hold-up of the host in a quiet run
+/// counts `cap / prior` per call at most (1 µs), and fades. When every small key has gone
+/// inline, their trials alone feed it; within seconds the prior takes over, and they try
+/// splitting again.
 struct PoolWaits {
-    /// The longest a wait counts, in seconds: the busy loop's time slice, the longest wait seen
-    /// under contention here; a 16 ms hold-up of the host counts as 4 ms.
+    /// The longest a wait counts, in seconds: a tick of the busy process, the wait seen under
+    /// contention here; a 16 ms hold-up of the host counts as 4 ms.
     static let cap = 0.004
     static let prior = 4096.0
     /// Seconds over which the evidence halves.

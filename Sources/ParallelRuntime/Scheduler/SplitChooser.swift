@@ -274,6 +274,11 @@ struct SplitChooser {
 /// 1.019–1.092 → 1.030–1.037, worst key 1.15–2.24 → 1.14–1.18; packed 1.005–1.035 →
 /// 1.005–1.019; uncontended 1.006–1.010 unchanged.
 ///
+/// The `waitPrior` calls assumed before a way has evidence of its own wait stall-free in
+/// `cost`, and at the pool's figure in `cost(poolWait:)` (split's; `PoolWaits`, session 13): a
+/// new small key then starts from what other keys' split calls lost, instead of first meeting
+/// a 4 ms wait itself.
+///
 /// Stalls of the way not taken are sampled only in trials, a few calls every few thousand, so
 /// their memory would hardly fade: `age` halves it every `staleHalfLife` calls of the key
 /// without a sample, so a way that stalled while a competitor was there is tried on its merits
