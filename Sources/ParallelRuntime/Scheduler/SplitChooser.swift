@@ -82,8 +82,8 @@ struct SplitChooser {
     private var poolWait: UInt64 = 0
 
     /// The way for the next call; sets `timesCall`. `poolWait` is what a split call of any key
-    /// has lately lost waiting for stalled threads, on average (`PoolWaits`): splitting costs
-    /// at least that, whatever this key's own calls have seen.
+    /// has lately lost waiting for stalled threads, on average (`PoolWaits`): it stands in for
+    /// this key's own split waits until the key has evidence of them (`RecentTimes.cost(poolWait:)`).
     mutating func choose(poolWait: UInt64 = 0) -> Way {
         timesCall = true
         self.poolWait = poolWait
@@ -161,7 +161,7 @@ struct SplitChooser {
     @inline(__always)
     private func times(_ way: Way) -> RecentTimes { way == .split ? split : inline }
 
-    /// What a call `way` costs (`RecentTimes.cost`), with split's waits at least `poolWait`.
+    /// What a call `way` costs (`RecentTimes.cost`), split's with the pool's waits as its prior.
     @inline(__always)
     private func cost(_ way: Way) -> UInt64 {
         way == .split ? split.cost(poolWait: poolWait) : inline.cost

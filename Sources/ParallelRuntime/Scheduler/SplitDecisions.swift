@@ -149,6 +149,9 @@ final class SplitDecisions {
         return state.pointee.callerPreviousSlot
     }
 
+    /// What split calls of every key have lately lost waiting for stalled threads, per call.
+    var poolWaitPerCall: UInt64 { state.pointee.poolWaits.perCall }
+
     /// Every key's counts and recent medians, sorted by key.
     func summaries() -> [OperationSummary] {
         UnsafeBufferPointer(start: records, count: state.pointee.count).map { record in

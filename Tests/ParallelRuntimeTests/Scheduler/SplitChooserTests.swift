@@ -1,3 +1,4 @@
+import CPlatform
 import Testing
 @testable import ParallelRuntime
 
@@ -467,5 +468,59 @@ struct PoolWaitsTests {
             waits.add(stall: 0, now: now)
         }
         #expect(waits.perCall < contended / 10)
+    }
+}
+
+@Suite("SplitDecisions")
+struct SplitDecisionsTests {
+    /// Makes `calls` calls of `key`: an inline call spins `inlineSpin` seconds (so that
+    /// splitting, which does nothing, is faster), and every `waitEvery`-th split call reports
+    /// that the caller waited `waited` ticks, as its slot would. Returns how many split.
+    static func call(_ decisions: SplitDecisions, _ key: StaticString, calls: Int, inlineSpin: Double = 0,
+                     waited: UInt64, waitEvery: Int = 10, completed: Bool = true) -> Int {
+        var splitCalls = 0
+        for _ in 0..<calls {
+            let way = decisions.begin(OperationKey(key), restoringAfterwards: nil)
+            decisions.startClock()
+            var wait: UInt64 = 0
+            if way == .split {
+                splitCalls += 1
+                if splitCalls % waitEvery == 0 { wait = waited }
+            } else {
+                let end = weave_ticks() &+ UInt64(inlineSpin * TickRate.perSecond)
+                while weave_ticks() < end {}
+            }
+            _ = decisions.end(completed: completed, waited: wait)
+        }
+        return splitCalls
+    }
+
+    @Test("Split calls of any key feed the pool's waits, capped at 4 ms each; calls that threw do not")
+    func splitCallsFeedPoolWaits() {
+        let tenMilliseconds = UInt64(0.01 * TickRate.perSecond)
+        let quiet = SplitDecisions()
+        _ = Self.call(quiet, "a", calls: 100, inlineSpin: 50e-6, waited: 0)
+        #expect(quiet.poolWaitPerCall == 0)
+        let threw = SplitDecisions()
+        _ = Self.call(threw, "a", calls: 100, inlineSpin: 50e-6, waited: tenMilliseconds, completed: false)
+        #expect(threw.poolWaitPerCall == 0)
+
+        let contended = SplitDecisions()
+        let splitCalls = Self.call(contended, "a", calls: 100, inlineSpin: 50e-6, waited: tenMilliseconds)
+        let cap = Double(PoolWaits.cap * TickRate.perSecond)
+        // Split is 50 µs faster than inline, so it runs steadily: of its 10 ms waits (one call in
+        // ten), those after learning count, 4 ms each; but not in the one steady call in four
+        // that is timed (a timed call's wait counts only when the call took over twice its
+        // median, and these calls report a wait they did not spend).
+        #expect(splitCalls > 80)
+        let stalls = Double(splitCalls / 10 - 1)
+        #expect(Double(contended.poolWaitPerCall) >= stalls / 2 * cap / (4096 + Double(splitCalls)))
+        #expect(Double(contended.poolWaitPerCall) <= stalls * cap / 4096)
+        // A new key starts from them: its split and inline calls both do nothing, and the
+        // pool's waits send it inline once it has learnt.
+        let before = contended.poolWaitPerCall
+        let newKeySplits = Self.call(contended, "b", calls: 200, waited: 0)
+        #expect(newKeySplits < 40)
+        #expect(contended.poolWaitPerCall < before)  // its split calls did not wait
     }
 }
