@@ -51,9 +51,19 @@ struct PoolWaits {
         fadeInterval = UInt64(halfLifeTicks / Self.fadeSteps)
     }
 
-    /// Adds one split call that ended at tick `now` and waited `stall` ticks beyond its usual
-    /// wait (0 for most calls).
-    mutating func add(stall: UInt64, now: UInt64) {
+    /// Adds one split call that waited `stall` ticks beyond its usual wait (0 for most calls)
+    /// and ended at tick `now`, if the call was timed: the sums fade at timed calls only (one
+    /// steady call in four, and every trial), so an untimed call does not read the clock.
+    mutating func add(stall: UInt64, now: UInt64?) {
+        if let now {
+            fade(now: now)
+        }
+        waits += min(Double(stall), capTicks)
+        calls += 1
+        perCall = UInt64(waits / (calls + Self.prior))
+    }
+
+    private mutating func fade(now: UInt64) {
         if let lastFade {
             let elapsed = now &- lastFade
             if elapsed >= fadeInterval && elapsed < UInt64.max / 2 {
@@ -65,8 +75,5 @@ struct PoolWaits {
         } else {
             lastFade = now
         }
-        waits += min(Double(stall), capTicks)
-        calls += 1
-        perCall = UInt64(waits / (calls + Self.prior))
     }
 }

@@ -135,15 +135,16 @@ final class SplitDecisions {
         let running = state.pointee.running
         let way = state.pointee.runningWay
         let stall: UInt64?
-        var now: UInt64 = 0
+        var now: UInt64?
         if state.pointee.timed && completed {
-            now = weave_ticks()
-            stall = records[running].chooser.record(way, ticks: now &- state.pointee.started, waited: waited)
+            let ended = weave_ticks()
+            now = ended
+            stall = records[running].chooser.record(way, ticks: ended &- state.pointee.started, waited: waited)
         } else {
             stall = records[running].chooser.skip(way, waited: completed ? waited : 0)
         }
         if let stall, completed {
-            state.pointee.poolWaits.add(stall: stall, now: now != 0 ? now : weave_ticks())
+            state.pointee.poolWaits.add(stall: stall, now: now)
         }
         state.pointee.running = -1
         return state.pointee.callerPreviousSlot
