@@ -55,6 +55,73 @@ struct ScalingTableTests {
         #expect(AAControl([noControl]) == nil)
     }
 
+    @Test("Paired rounds: the speed-up is the median per-round ratio, a drift both runs share cancels")
+    func pairedRounds() {
+        // Load drifting over the run: every round slower than the last, for both thread counts.
+        let base = Sample([10, 12, 14, 16, 18])
+        let drifting = Sample([10.2, 11.8, 14.3, 15.7, 18.4])
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                 contended: true, measurements: [(1, "s", base), (2, "s", drifting)])
+        let ratios = [10 / 10.2, 12 / 11.8, 14 / 14.3, 16 / 15.7, 18 / 18.4]
+        #expect(table.points[1].speedup == ratios.sorted()[2])
+        #expect(table.points[1].speedupInterval == MedianInterval(ratios))
+        #expect(table.points[1].speedupInterval?.low == ratios.min())
+        #expect(table.points[1].speedupInterval?.high == ratios.max())
+        #expect(table.slowerThanBase == [2])
+        #expect(table.slowerBeyondNoise.isEmpty)
+        // 5 % slower in every round: beyond noise, though less than the old 5 % band.
+        let steady = Sample(base.values.map { $0 * 1.04 })
+        let slower = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                  contended: true, measurements: [(1, "s", base), (2, "s", steady)])
+        #expect(slower.slowerBeyondNoise == [2])
+        #expect(slower.points[0].speedupInterval == MedianInterval([1, 1, 1, 1, 1]))
+        #expect(speedupCell(slower.points[1]) == "0.96× [0.96–0.96]")
+        #expect(intervalBound(0.998) == "0.998" && intervalBound(1) == "1.00" && intervalBound(1.03) == "1.03")
+        // Weak scaling scales every ratio by the work.
+        let weak = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                contended: true, measurements: [(1, "s", base), (2, "s", steady)])
+        #expect(abs(weak.points[1].speedup - 2 / 1.04) < 1e-12)
+        #expect(abs((weak.points[1].speedupInterval?.high ?? 0) - 2 / 1.04) < 1e-12)
+        #expect(abs(weak.points[1].efficiency - 1 / 1.04) < 1e-12)
+        #expect(weak.slowerBeyondNoise.isEmpty)
+    }
+
+    @Test("Samples of different lengths are not paired: ratio of the medians, the noise band decides")
+    func unpaired() {
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                 contended: true,
+                                 measurements: [(1, "s", Sample([10, 10, 10])), (2, "s", Sample([10.4, 10.6])),
+                                                (3, "s", Sample([11, 12, 11]))])
+        #expect(table.points[1].speedupInterval == nil)
+        #expect(table.points[1].speedup == 10 / 10.5)
+        #expect(table.slowerThanBase == [2, 3])
+        #expect(!table.slowerBeyondNoise.contains(2))
+        // Paired with the base (same length), but every ratio 10/11 or 10/12.
+        #expect(table.points[2].speedupInterval != nil)
+        let ratioInterval = table.points[2].speedupInterval!
+        #expect(ratioInterval.low == 10.0 / 12 && ratioInterval.high == 10.0 / 11)
+        // Three rounds give only 75 % confidence: too little for the interval to decide, so the
+        // noise band does (0.87× is beyond it).
+        #expect(ratioInterval.confidence == 0.75)
+        #expect(table.slowerBeyondNoise == [3])
+    }
+
+    @Test("A/A control counts the intervals that held 1×")
+    func controlIntervals() {
+        let base = Sample([10, 11, 12, 13, 14])
+        let same = Sample([10.1, 10.9, 12.2, 12.8, 14.1])
+        let slow = Sample(base.values.map { $0 * 1.1 })
+        let tables = [same, slow].map { control in
+            ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                         contended: false, measurements: [(1, "s", base), (1, "s", control), (2, "s", base)])
+        }
+        let control = AAControl(tables)
+        #expect(control?.intervals == 2)
+        #expect(control?.intervalsHoldingOne == 1)
+        #expect(control?.expectedHoldingOne == 2 * (1 - 2.0 / 32))
+        #expect(control?.summary.contains("held 1× in 1 of 2 (2 expected at their confidences)") == true)
+    }
+
     @Test("Weak scaling: efficiency is t(1)/t(N), speed-up scales it by N")
     func weak() {
         let table = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
@@ -78,11 +145,35 @@ struct ScalingTableTests {
         #expect(tables[0].slowerThanBase == [2])
     }
 
-    @Test("Samples report the median, minimum and maximum")
+    @Test("Samples report the median, minimum and maximum, and keep their values in order")
     func samples() {
         let s = Sample([3, 1, 4, 1, 5])
         #expect(s.median == 3 && s.min == 1 && s.max == 5 && s.count == 5)
+        #expect(s.values == [3, 1, 4, 1, 5])
         #expect(Sample([1, 2]).median == 1.5)
+        // A decreasing map (seconds to a rate) keeps the order of the values.
+        let rates = Sample([2, 4, 1]).map { 8 / $0 }
+        #expect(rates.values == [4, 2, 8])
+        #expect(rates.min == 2 && rates.max == 8 && rates.median == 4)
+    }
+
+    @Test("Interleaved timing runs every body once a round, in orders that vary, the same each run")
+    func interleavedOrder() {
+        final class Log: @unchecked Sendable { var calls: [Int] = [] }
+        func run() -> (calls: [Int], samples: [Sample]) {
+            let log = Log()
+            let samples = measureInterleaved(repeats: 12, warmup: 0,
+                                             (0..<3).map { index in { log.calls.append(index) } })
+            return (log.calls, samples)
+        }
+        let first = run()
+        #expect(first.samples.map(\.count) == [12, 12, 12])
+        let rounds = stride(from: 0, to: 36, by: 3).map { Array(first.calls[$0..<$0 + 3]) }
+        #expect(rounds.allSatisfy { $0.sorted() == [0, 1, 2] })
+        // Every body leads some round, and the order is not always the same.
+        #expect(Set(rounds.map(\.[0])) == [0, 1, 2])
+        #expect(Set(rounds).count > 2)
+        #expect(run().calls == first.calls)
     }
 
     @Test("Thread lists parse comma-separated counts and reject junk")

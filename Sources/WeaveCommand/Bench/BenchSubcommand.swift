@@ -69,17 +69,20 @@ func printRoundTrip(_ report: BenchReport) {
 
 /// One line per scaling table in which more threads got less done than the base count, and
 /// the count of those that did not; under `--contended` this is issue 7's target (never).
+/// "Beyond noise" is `ScalingTable.slowerBeyondNoise`: the speed-up's whole confidence interval
+/// is below 1.
 func printScalingVerdict(_ report: BenchReport) {
     guard !report.scaling.isEmpty else { return }
     let slower = report.scaling.filter { !$0.slowerThanBase.isEmpty }
     let beyondNoise = report.scaling.filter { !$0.slowerBeyondNoise.isEmpty }
     let condition = report.contended ? "under contention" : "without a competitor"
     print("\nScaling verdict \(condition): more threads were slower than \(report.scaling[0].baseThreads) "
-          + "in \(slower.count) of \(report.scaling.count) tables, by more than "
-          + String(format: "%.0f%%", ScalingTable.noiseBand * 100) + " in \(beyondNoise.count)")
+          + "in \(slower.count) of \(report.scaling.count) tables, beyond noise (the speed-up's whole "
+          + "confidence interval below 1) in \(beyondNoise.count)")
     for table in slower {
         let worst = table.points.filter { table.slowerThanBase.contains($0.threads) }
-            .map { "\($0.threads) threads \(String(format: "%.2f×", $0.speedup))" }
+            .map { "\($0.threads) threads \(speedupCell($0))"
+                + (table.slowerBeyondNoise.contains($0.threads) ? " beyond noise" : "") }
         print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
     }
     if let control = report.aaControl {

@@ -7,6 +7,10 @@ struct Sample: Codable, Sendable {
     var min: Double
     var max: Double
     var count: Int
+    /// Every measurement, in the order taken. Samples timed by `measureInterleaved` take their
+    /// values round by round, so value r of one run and value r of another were measured back
+    /// to back: `ScalingTable` pairs them.
+    var values: [Double]
 
     init(_ values: [Double]) {
         precondition(!values.isEmpty, "a sample needs at least one value")
@@ -16,6 +20,7 @@ struct Sample: Codable, Sendable {
         min = sorted[0]
         max = sorted[n - 1]
         count = n
+        self.values = values
     }
 
     /// The same sample with every value transformed by a monotonic function (increasing, like
@@ -25,6 +30,7 @@ struct Sample: Codable, Sendable {
         copy.median = f(median)
         copy.min = Swift.min(f(min), f(max))
         copy.max = Swift.max(f(min), f(max))
+        copy.values = values.map(f)
         return copy
     }
 }
@@ -46,19 +52,28 @@ func measure(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Sample {
     return Sample(times)
 }
 
-/// Times each of `bodies` `repeats` times, taking turns (round r runs body 0, 1, … once each),
-/// after `warmup` untimed rounds; seconds per run, one sample per body.
+/// Times each of `bodies` `repeats` times, taking turns (each round runs every body once),
+/// after `warmup` untimed rounds; seconds per run, one sample per body, value r of each
+/// sample from round r.
 ///
 /// Taking turns is what makes ratios between the bodies honest on a shared machine: load
 /// from other processes drifts over seconds, and measuring one body after the other would
-/// charge that drift to whichever ran during it.
+/// charge that drift to whichever ran during it. Each round runs the bodies in its own order
+/// (a shuffle from a fixed seed, so runs repeat), so that no body always runs first after the
+/// previous round or always right after the same neighbour (whose caches or parked workers it
+/// would inherit every time).
 func measureInterleaved(repeats: Int, warmup: Int = 1, _ bodies: [() -> Void]) -> [Sample] {
     for _ in 0..<warmup { for body in bodies { body() } }
     var times = [[Double]](repeating: [], count: bodies.count)
+    var order = RandomStream.Cursor(stream: RandomStream(seed: 0, purpose: .custom(stream: 0)), step: 0)
     for _ in 0..<repeats {
-        for (index, body) in bodies.enumerated() {
+        var turns = Array(bodies.indices)
+        for i in stride(from: turns.count - 1, to: 0, by: -1) {
+            turns.swapAt(i, Int(order.nextBelow(UInt64(i + 1))))
+        }
+        for index in turns {
             let start = now()
-            body()
+            bodies[index]()
             times[index].append(now() - start)
         }
     }

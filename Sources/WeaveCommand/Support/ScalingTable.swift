@@ -6,6 +6,12 @@
 /// - weak: efficiency = t(base) / t(N) (1 when the time stays flat while the work grows),
 ///   speedup = efficiency × N / base (the scaled speedup: work done per second, relative).
 /// Either way a speedup below 1 means N threads got less done per second than the base count.
+///
+/// The benchmarks time their thread counts in rounds, one batch each, back to back
+/// (`measureInterleaved`). Each round then gives one ratio t(base)/t(N) measured under the same
+/// conditions, and the speedup quoted is the median of those per-round ratios, with a
+/// distribution-free confidence interval (`MedianInterval`). Samples that cannot be paired
+/// (different counts) fall back to the ratio of the medians, without an interval.
 struct ScalingTable: Codable, Sendable {
     enum Kind: String, Codable, Sendable {
         case strong, weak
@@ -19,6 +25,9 @@ struct ScalingTable: Codable, Sendable {
         /// Time per operation, in the table's `unit`: median, min, max of the repeated runs.
         var time: Sample
         var speedup: Double
+        /// Where the median per-round speedup lies, with its confidence; nil when the samples
+        /// could not be paired.
+        var speedupInterval: MedianInterval?
         var efficiency: Double
         /// A second run at the base thread count (`--threads 1,1,2`): an A/A control, whose
         /// "speed-up" is how far two identical runs taking turns differ in this run.
@@ -35,13 +44,18 @@ struct ScalingTable: Codable, Sendable {
     var points: [Point]
     /// Thread counts whose speedup over the base count is below 1 (they got less done).
     var slowerThanBase: [Int]
-    /// Thread counts whose speedup is below `1 − noiseBand`: slower by more than run-to-run
-    /// noise.
+    /// Thread counts slower than the base count by more than this run's noise: the whole
+    /// confidence interval of their speedup is below 1; without an interval of at least
+    /// `verdictConfidence` (unpaired samples, fewer than 5 rounds), a speedup below
+    /// `1 − noiseBand`.
     var slowerBeyondNoise: [Int]
 
-    /// How far below 1 a speed-up may fall and still count as "the same". Measured here
-    /// (`weave bench train-step --threads 1,1`): two identical 1-thread runs taking turns
-    /// differed by 0–5 % (cnn-bn batch 64: 0.600 against 0.571 ms).
+    /// The confidence an interval needs before its being below 1 counts (5 rounds give 93.75 %).
+    static let verdictConfidence = 0.9
+
+    /// Without an interval: how far below 1 a speed-up may fall and still count
+    /// as "the same". Measured here (`weave bench train-step --threads 1,1`): two identical
+    /// 1-thread runs taking turns differed by 0–5 % (cnn-bn batch 64: 0.600 against 0.571 ms).
     static let noiseBand = 0.05
 
     /// A table from per-thread-count time samples (any order; one per thread count).
@@ -60,23 +74,31 @@ struct ScalingTable: Codable, Sendable {
             .map(\.element)
         let base = sorted[0]
         points = sorted.enumerated().map { index, m in
-            let ratio = base.time.median / m.time.median
             let threadRatio = Double(m.threads) / Double(base.threads)
-            var point: Point
-            switch kind {
-            case .strong:
-                point = Point(threads: m.threads, shape: m.shape, time: m.time, speedup: ratio,
-                              efficiency: ratio / threadRatio)
-            case .weak:
-                point = Point(threads: m.threads, shape: m.shape, time: m.time,
-                              speedup: ratio * threadRatio, efficiency: ratio)
+            // Strong: t(base)/t(N); weak: the same ratio scaled by the work, N/base.
+            let scale = kind == .strong ? 1 : threadRatio
+            let paired = base.time.values.count == m.time.values.count && m.time.values.count >= 2
+            let speedup: Double, interval: MedianInterval?
+            if paired {
+                let ratios = zip(base.time.values, m.time.values).map { $0 / $1 * scale }
+                speedup = Sample(ratios).median
+                interval = MedianInterval(ratios)
+            } else {
+                speedup = base.time.median / m.time.median * scale
+                interval = nil
             }
-            point.control = index > 0 && m.threads == base.threads
-            return point
+            return Point(threads: m.threads, shape: m.shape, time: m.time, speedup: speedup,
+                         speedupInterval: interval, efficiency: speedup / threadRatio,
+                         control: index > 0 && m.threads == base.threads)
         }
-        slowerThanBase = points.filter { $0.threads > base.threads && $0.speedup < 1 }.map(\.threads)
-        slowerBeyondNoise = points.filter { $0.threads > base.threads && $0.speedup < 1 - Self.noiseBand }
-            .map(\.threads)
+        let more = points.filter { $0.threads > base.threads }
+        slowerThanBase = more.filter { $0.speedup < 1 }.map(\.threads)
+        slowerBeyondNoise = more.filter { point in
+            guard let interval = point.speedupInterval, interval.confidence >= Self.verdictConfidence else {
+                return point.speedup < 1 - Self.noiseBand
+            }
+            return interval.isBelow(1)
+        }.map(\.threads)
     }
 
     /// The base thread count (the smallest measured).
@@ -84,50 +106,6 @@ struct ScalingTable: Codable, Sendable {
 
     /// The base's time over the A/A control's, when the sweep ran the base count twice.
     var controlRatio: Double? { points.first { $0.control }?.speedup }
-}
-
-/// What a sweep that runs the base thread count twice (`--threads 1,1,2`) says about noise:
-/// the spread of the A/A ratios over every table, and the speed-ups below the lowest of them.
-/// If N threads were exactly as fast as the base, their ratios would spread like the A/A ones.
-/// Written to the JSON, where `tools/perf-report` reads it.
-struct AAControl: Codable, Sendable {
-    /// A speed-up below the lowest A/A ratio.
-    struct Below: Codable, Sendable {
-        var benchmark: String
-        var kind: ScalingTable.Kind
-        var operation: String
-        var threads: Int
-        var speedup: Double
-    }
-
-    var tables: Int
-    var lowest: Double
-    var highest: Double
-    var below: [Below]
-
-    init?(_ scaling: [ScalingTable]) {
-        let ratios = scaling.compactMap(\.controlRatio)
-        guard let lowest = ratios.min(), let highest = ratios.max() else { return nil }
-        tables = ratios.count
-        self.lowest = lowest
-        self.highest = highest
-        below = scaling.flatMap { table in
-            table.points.filter { !$0.control && $0.threads > table.baseThreads && $0.speedup < lowest }
-                .map { Below(benchmark: table.benchmark, kind: table.kind, operation: table.operation,
-                             threads: $0.threads, speedup: $0.speedup) }
-        }
-    }
-
-    var summary: String {
-        var text = "A/A control: a second base-count pool, taking turns with the first, measured "
-            + String(format: "%.2f–%.2f×", lowest, highest) + " of it over \(tables) tables (noise in this run); "
-            + "more threads fell below the lowest A/A ratio in \(below.count)"
-        for entry in below {
-            text += "\n  \(entry.benchmark) \(entry.kind.rawValue): \(entry.operation): \(entry.threads) threads "
-                + String(format: "%.2f×", entry.speedup)
-        }
-        return text
-    }
 }
 
 /// Collects per-thread-count time samples of several operations as a benchmark's loops produce
@@ -178,7 +156,8 @@ extension BenchReport {
     }
 }
 
-/// Prints strong then weak scaling tables: time, speedup and parallel efficiency per thread count.
+/// Prints strong then weak scaling tables: time, speedup (with its interval) and parallel
+/// efficiency per thread count.
 func printScalingTables(_ tables: [ScalingTable]) {
     for kind in [ScalingTable.Kind.strong, .weak] {
         let selected = tables.filter { $0.kind == kind }
@@ -187,17 +166,41 @@ func printScalingTables(_ tables: [ScalingTable]) {
             : "problem grows with the threads; speed-up = scaled (work per second)"
         print("\n\(kind == .strong ? "Strong" : "Weak") scaling, \(first.benchmark)"
               + (first.contended ? ", CONTENDED (a busy loop holds one core)" : "")
-              + " (\(what)): \(first.unit) median [min–max]")
+              + " (\(what)): \(first.unit) median [min–max]; " + speedupLegend(selected))
         var rows: [[String]] = []
         for table in selected {
             for point in table.points {
                 rows.append([table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
-                             cell(point.time),
-                             String(format: "%.2f×", point.speedup),
+                             cell(point.time), speedupCell(point),
                              String(format: "%.0f%%", point.efficiency * 100)
-                             + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")])
+                             + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")
+                             + (table.slowerBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")])
             }
         }
-        printTable(["operation", "shape", "threads", first.unit, "speed-up", "efficiency"], rows)
+        printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "efficiency"], rows)
     }
+}
+
+/// "1.72× [1.65–1.80]", or "1.72×" without an interval.
+func speedupCell(_ point: ScalingTable.Point) -> String {
+    var text = String(format: "%.2f×", point.speedup)
+    if let interval = point.speedupInterval {
+        text += " [\(intervalBound(interval.low))–\(intervalBound(interval.high))]"
+    }
+    return text
+}
+
+/// Two decimals, or three where two would round across 1 (0.998 is not 1.00).
+func intervalBound(_ value: Double) -> String {
+    let text = String(format: "%.2f", value)
+    return text == "1.00" && value != 1 ? String(format: "%.3f", value) : text
+}
+
+/// What the speed-up column means, with the confidences its intervals have.
+func speedupLegend(_ tables: [ScalingTable]) -> String {
+    let levels = Set(tables.flatMap { $0.points.compactMap { $0.speedupInterval?.confidence } })
+        .sorted().map { String(format: "%.1f%%", $0 * 100) }
+    guard !levels.isEmpty else { return "speed-up = ratio of the medians" }
+    return "speed-up = median of the per-round ratios (rounds time every thread count back to back) "
+        + "[an interval holding the true median with \(levels.joined(separator: " or ")) confidence]"
 }
