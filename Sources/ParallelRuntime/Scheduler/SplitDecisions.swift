@@ -101,13 +101,21 @@ final class SplitDecisions {
         return index
     }
 
-    /// Chooses the way of a call of `key` and counts it; `previousSlot` is handed back by `end`.
-    /// Call `startClock` last thing before the body.
-    func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?) -> SplitChooser.Way {
+    /// Chooses the way of a call of `key` (inline without asking the chooser unless
+    /// `choosing`) and counts it; `previousSlot` is handed back by `end`. Call `startClock`
+    /// last thing before the body.
+    func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?,
+               choosing: Bool = true) -> SplitChooser.Way {
         let index = index(of: key)
         let record = records + index
-        let way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall)
-        state.pointee.timed = record.pointee.chooser.timesCall
+        let way: SplitChooser.Way
+        if choosing {
+            way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall)
+            state.pointee.timed = record.pointee.chooser.timesCall
+        } else {
+            way = .inline
+            state.pointee.timed = false
+        }
         record.pointee.count(way)
         switch way {
         case .split: splitCount.store(splitCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)

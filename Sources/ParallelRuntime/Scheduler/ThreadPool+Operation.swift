@@ -10,6 +10,11 @@ extension ThreadPool {
         /// caller alone (`SplitChooser`): small operations, or a pool whose other threads share
         /// a busy CPU, run on one thread. The default.
         case whenFaster
+        /// Run every operation on the calling thread alone, through the same per-call path as
+        /// `.whenFaster` (caller lock, slot 0, the key's record) but without choosing or timing.
+        /// A control for scaling studies: `.whenFaster` against `.never` is what the choices
+        /// gain or lose; `.never` against a pool of one thread is the per-call overhead.
+        case never
     }
 
     /// Runs one operation — typically a training step, or any run of kernels that hand data to
@@ -22,7 +27,8 @@ extension ThreadPool {
     ///
     /// Only calls from outside the pool choose; a call nested in a task of this pool (a GEMM
     /// inside a convolution's tile) just runs `body`, as does every call on a pool of one
-    /// thread or with `splitting == .always`.
+    /// thread or with `splitting == .always`. With `splitting == .never` every call from
+    /// outside runs inline.
     @inlinable
     public func operation<R>(_ key: OperationKey, _ body: () throws -> R) rethrows -> R {
         // Inlined into the caller, so the generic body call is specialized: the choosing and
@@ -47,7 +53,7 @@ extension ThreadPool {
     func beginOperation(_ key: OperationKey) -> Bool {
         if threads == 1 || splitting == .always || core.isOwnThread() { return false }
         let previous = core.enterAsCaller()
-        let way = decisions.begin(key, restoringAfterwards: previous)
+        let way = decisions.begin(key, restoringAfterwards: previous, choosing: splitting == .whenFaster)
         core.callerSlot.runsInline = way == .inline
         // A split call counts how long the caller waits for other threads (`SplitChooser`).
         core.callerSlot.measuresWaits = way == .split

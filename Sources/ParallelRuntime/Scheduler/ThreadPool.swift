@@ -44,7 +44,8 @@ public final class ThreadPool {
     ///   - pinning: optional CPU affinity for the workers.
     ///   - spinMicroseconds: how long an idle thread spins before parking.
     ///   - splitting: `.whenFaster` (the default) lets `operation(_:_:)` run an operation on the
-    ///     caller alone while that measures faster; `.always` always splits.
+    ///     caller alone while that measures faster; `.always` always splits; `.never` runs
+    ///     every operation on the caller alone (a control for scaling studies).
     public init(threads: Int, pinning: Pinning = .none, spinMicroseconds: Int = 50,
                 splitting: Splitting = .whenFaster) {
         precondition(threads >= 1 && threads <= ThreadCount.maximum,

@@ -33,8 +33,8 @@ struct BenchOptions: ParsableArguments {
     var pinWorkers: CommaSeparated<Int>?
 
     @Option(help: ArgumentHelp(
-        "always or when-faster: whether a timed call may run on the calling thread alone (default: when-faster).",
-        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves."))
+        "when-faster, always or never: whether a timed call runs split or on the calling thread alone (default: when-faster).",
+        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves; never runs every call inline through the same per-call path, a control: when-faster against never is what the pool's choices gain or lose."))
     var splitting: SplittingOption = .whenFaster
 
     func validate() throws {
@@ -62,6 +62,13 @@ struct BenchOptions: ParsableArguments {
 enum SplittingOption: String, ExpressibleByArgument, CaseIterable, Sendable {
     case always
     case whenFaster = "when-faster"
+    case never
 
-    var value: ThreadPool.Splitting { self == .always ? .always : .whenFaster }
+    var value: ThreadPool.Splitting {
+        switch self {
+        case .always: .always
+        case .whenFaster: .whenFaster
+        case .never: .never
+        }
+    }
 }

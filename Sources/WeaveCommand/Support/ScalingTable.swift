@@ -181,9 +181,10 @@ func printScalingTables(_ tables: [ScalingTable]) {
     }
 }
 
-/// "1.72× [1.65–1.80]", or "1.72×" without an interval.
+/// "1.72× [1.65–1.80]", or "1.72×" without an interval (0.998×, not 1.00×, for a ratio that
+/// counts as slower).
 func speedupCell(_ point: ScalingTable.Point) -> String {
-    var text = String(format: "%.2f×", point.speedup)
+    var text = intervalBound(point.speedup) + "×"
     if let interval = point.speedupInterval {
         text += " [\(intervalBound(interval.low))–\(intervalBound(interval.high))]"
     }

@@ -72,6 +72,30 @@ struct OperationTests {
         #expect(pool.operationCounts == (1, 0))
     }
 
+    @Test("splitting: .never runs every operation from outside inline on the caller, and counts it",
+          arguments: [2, 3, 7])
+    func neverSplits(threads: Int) {
+        let pool = ThreadPool(threads: threads, splitting: .never)
+        let key = OperationKey("test.never", shape: [threads])
+        for call in 1...30 {
+            let (ran, sum) = Self.mixedOperation(pool, key)
+            #expect(sum == Self.expectedSum)
+            #expect(ran == [weave_thread_id()])
+            #expect(pool.operationCounts == (0, call))
+        }
+        // Nothing was timed: the key's record has no costs, only its calls.
+        let summary = pool.operationSummaries().first { $0.key.hasPrefix("test.never") }
+        #expect(summary?.callsInline == 30 && summary?.callsSplit == 0 && summary?.switches == 0)
+        #expect(summary?.splitTicks == nil && summary?.inlineTicks == nil)
+        // Kernels called outside an operation still split.
+        let outside = LockedList<Int64>()
+        pool.parallelFor(0..<256, grain: 1) { _ in
+            outside.append(weave_thread_id())
+            for _ in 0..<2_000 { weave_cpu_relax() }
+        }
+        #expect(outside.elements.count == 256)
+    }
+
     @Test("Keys compare by literal and sizes")
     func keys() {
         let shape = [2, 3]
