@@ -31,6 +31,8 @@ int weave_futex_wake(void *word, int count) {
 
 int weave_current_cpu(void) { return sched_getcpu(); }
 
+_Thread_local void *weave_current_slot = 0;
+
 int64_t weave_thread_id(void) { return (int64_t)syscall(SYS_gettid); }
 
 int weave_affinity_cpus(int *cpus, int capacity) {

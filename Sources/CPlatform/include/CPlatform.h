@@ -27,6 +27,16 @@ static inline void weave_cpu_relax(void) {
 #endif
 }
 
+/// The calling thread's current pool slot (ParallelRuntime's `CurrentSlot`), a C11
+/// `_Thread_local` pointer: Swift has no thread-local storage of its own, and
+/// pthread_getspecific/setspecific plus the lazily created key's `swift_once` cost ~4 calls
+/// of a few ns on every pool operation. Inline, so an access is one TLS load or store.
+extern _Thread_local void *weave_current_slot;
+
+static inline void *weave_current_slot_get(void) { return weave_current_slot; }
+
+static inline void weave_current_slot_set(void *slot) { weave_current_slot = slot; }
+
 /// A cheap, monotonic tick count for comparing durations measured on one thread: `rdtsc` on
 /// x86-64 (invariant TSC; ~10 ns where clock_gettime took ~50 in this VM), the virtual
 /// counter (`cntvct_el0`) on AArch64, CLOCK_MONOTONIC nanoseconds elsewhere. The unit is not

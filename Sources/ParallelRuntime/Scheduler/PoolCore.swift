@@ -513,19 +513,14 @@ extension PoolCore: @unchecked Sendable {
     // their own justification (WorkerSlot.swift).
 }
 
-/// The slot of the calling thread, in a pthread thread-specific value (Swift has no
-/// thread-local storage; `pthread_getspecific` costs a few nanoseconds).
+/// The slot of the calling thread, in a C thread-local pointer (`weave_current_slot`: Swift has
+/// no thread-local storage; pthread_getspecific and setspecific cost a call each).
 enum CurrentSlot {
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key, nil)
-        precondition(status == 0, "pthread_key_create failed with \(status)")
-        return key
-    }()
+    @inline(__always)
+    static func getRaw() -> UnsafeMutableRawPointer? { weave_current_slot_get() }
 
-    static func getRaw() -> UnsafeMutableRawPointer? { pthread_getspecific(key) }
-
-    static func setRaw(_ raw: UnsafeMutableRawPointer?) { pthread_setspecific(key, raw) }
+    @inline(__always)
+    static func setRaw(_ raw: UnsafeMutableRawPointer?) { weave_current_slot_set(raw) }
 
     static func set(_ slot: WorkerSlot?) {
         setRaw(slot.map { Unmanaged.passUnretained($0).toOpaque() })
