@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Weave
 
 /// A `weave bench` subcommand: it measures into a report, and the shared `run()` creates the
 /// report, runs it (under contention when asked) and writes the JSON. `weave bench all` calls
@@ -29,16 +30,23 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
         print("Cache-line round trip between CPUs \(cpus.0) and \(cpus.1): \(formatted(before.median)) ns "
               + "(measured again at the end; see the note there)")
     }
+    let loadStart = MachineLoad.read()
+    var loadEnd: MachineLoad.Reading?
     if options.contended {
         let competitor = try CPUCompetitor(cpu: CPUCompetitor.defaultCPU())
         defer { competitor.stop() }
         report.contended = true
         print("Contended: a \(competitor.description) competes with every figure below")
         try body(&report)
+        loadEnd = MachineLoad.read(competitorSeconds: competitor.cpuSeconds ?? 0)
         report.competitor = competitor.summary
         print("\nCompetitor: \(competitor.summary)")
     } else {
         try body(&report)
+        loadEnd = MachineLoad.read()
+    }
+    if let loadStart, let loadEnd {
+        report.machineLoad = MachineLoad(from: loadStart, to: loadEnd, cpus: ThreadCount.affinityCPUs())
     }
     if let cpus, let after = CoreToCoreLatency.measure(between: cpus) {
         report.cacheLineRoundTrip["after"] = after
@@ -47,6 +55,9 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
     printPoolActivity(report)
     printOperations(report)
     printRoundTrip(report)
+    if let load = report.machineLoad {
+        print("\nMachine during the run: \(load.summary).")
+    }
     printScalingVerdict(report)
     if let path = options.json {
         try report.write(to: path)
