@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import Weave
+@testable import WeaveCommand
+
+@Suite("weave bench, end to end")
+struct BenchCommandTests {
+    @Test("A quick sweep with an A/A control writes paired speed-ups, their intervals, every value and the machine load")
+    func quickSweepJSON() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("weave-bench-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let command = try BatchNormBenchCommand.parse(["--threads", "1,1,2", "--quick", "--shapes", "16x6x10x10",
+                                                       "--json", path])
+        try command.run()
+
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                                as? [String: Any])
+        let scaling = try #require(json["scaling"] as? [[String: Any]])
+        #expect(scaling.count == 1)
+        let points = try #require(scaling.first?["points"] as? [[String: Any]])
+        #expect(points.map { $0["threads"] as? Int } == [1, 1, 2])
+        for point in points {
+            // Five quick rounds: the interval is [min, max] of the ratios, at 93.75 %.
+            let interval = try #require(point["speedupInterval"] as? [String: Double])
+            #expect(interval["confidence"] == 1 - 2.0 / 32)
+            let speedup = try #require(point["speedup"] as? Double)
+            #expect(interval["low"]! <= speedup && speedup <= interval["high"]!)
+            let values = try #require((point["time"] as? [String: Any])?["values"] as? [Double])
+            #expect(values.count == 5 && values.allSatisfy { $0 > 0 })
+        }
+        let control = try #require(json["aaControl"] as? [String: Any])
+        #expect(control["intervals"] as? Int == 1)
+        let load = try #require(json["machineLoad"] as? [String: Any])
+        #expect(load["cpus"] as? [Int] == ThreadCount.affinityCPUs())
+        #expect((load["ownCPUs"] as? Double ?? 0) > 0)
+    }
+
+    @Test("--splitting takes never, always and when-faster, and nothing else")
+    func splittingValues() throws {
+        #expect(try BatchNormBenchCommand.parse(["--splitting", "never"]).options.pool(threads: 2).splitting == .never)
+        #expect(try BatchNormBenchCommand.parse(["--splitting", "always"]).options.pool(threads: 2).splitting == .always)
+        #expect(try BatchNormBenchCommand.parse([]).options.pool(threads: 2).splitting == .whenFaster)
+        #expect(throws: (any Error).self) { try BatchNormBenchCommand.parse(["--splitting", "sometimes"]) }
+    }
+}
