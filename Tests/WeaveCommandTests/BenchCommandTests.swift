@@ -5,13 +5,13 @@ import Weave
 
 @Suite("weave bench, end to end")
 struct BenchCommandTests {
-    @Test("A quick sweep with an A/A control writes paired speed-ups, their intervals, every value and the machine load")
+    @Test("A sweep of 7 rounds with an A/A control writes paired speed-ups, their intervals, every value and the machine load")
     func quickSweepJSON() throws {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("weave-bench-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let command = try BatchNormBenchCommand.parse(["--threads", "1,1,2", "--quick", "--shapes", "16x6x10x10",
-                                                       "--json", path])
+        let command = try BatchNormBenchCommand.parse(["--threads", "1,1,2", "--quick", "--rounds", "7",
+                                                       "--shapes", "16x6x10x10", "--json", path])
         try command.run()
 
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -21,13 +21,13 @@ struct BenchCommandTests {
         let points = try #require(scaling.first?["points"] as? [[String: Any]])
         #expect(points.map { $0["threads"] as? Int } == [1, 1, 2])
         for point in points {
-            // Five quick rounds: the interval is [min, max] of the ratios, at 93.75 %.
+            // Seven rounds: the interval is [min, max] of the ratios, at 1 − 2/2⁷.
             let interval = try #require(point["speedupInterval"] as? [String: Double])
-            #expect(interval["confidence"] == 1 - 2.0 / 32)
+            #expect(interval["confidence"] == 1 - 2.0 / 128)
             let speedup = try #require(point["speedup"] as? Double)
             #expect(interval["low"]! <= speedup && speedup <= interval["high"]!)
             let values = try #require((point["time"] as? [String: Any])?["values"] as? [Double])
-            #expect(values.count == 5 && values.allSatisfy { $0 > 0 })
+            #expect(values.count == 7 && values.allSatisfy { $0 > 0 })
         }
         let control = try #require(json["aaControl"] as? [String: Any])
         #expect(control["intervals"] as? Int == 1)
@@ -42,5 +42,20 @@ struct BenchCommandTests {
         #expect(try BatchNormBenchCommand.parse(["--splitting", "always"]).options.pool(threads: 2).splitting == .always)
         #expect(try BatchNormBenchCommand.parse([]).options.pool(threads: 2).splitting == .whenFaster)
         #expect(throws: (any Error).self) { try BatchNormBenchCommand.parse(["--splitting", "sometimes"]) }
+    }
+
+    @Test("--rounds needs two rounds or more; weave bench all hands --splitting and --rounds on")
+    func roundsAndAll() throws {
+        #expect(throws: (any Error).self) { try BatchNormBenchCommand.parse(["--rounds", "1"]) }
+        let options = try BatchNormBenchCommand.parse(["--rounds", "9", "--quick"]).options
+        #expect(options.rounds(quick: 5, full: 15) == 9)
+        #expect(try BatchNormBenchCommand.parse(["--quick"]).options.rounds(quick: 5, full: 15) == 5)
+        #expect(try BatchNormBenchCommand.parse([]).options.rounds(quick: 5, full: 15) == 15)
+        let all = try AllBenchCommand.parse(["--threads", "1,2", "--quick", "--splitting", "never", "--rounds", "9"])
+        #expect(all.subcommandArguments == ["--threads", "1,2", "--quick", "--splitting", "never", "--rounds", "9"])
+        for (_, type) in AllBenchCommand.benchmarks {
+            let command = try type.parse(all.subcommandArguments)
+            #expect(command.options.splitting == .never && command.options.rounds == 9)
+        }
     }
 }

@@ -31,9 +31,9 @@ struct AllBenchCommand: ParsableCommand {
         only.map { $0.split(separator: ",").map(String.init) } ?? Self.benchmarks.map(\.name)
     }
 
-    func run() throws {
-        try validateEnvironment()
-        // Each benchmark gets the shared options (not --json: the report is written once).
+    /// The shared options each benchmark gets (not --json: the report is written once, nor
+    /// --contended: the one competitor runs around all of them).
+    var subcommandArguments: [String] {
         var arguments: [String] = []
         if let threads = options.threads {
             arguments += ["--threads", threads.counts.map(String.init).joined(separator: ",")]
@@ -42,6 +42,14 @@ struct AllBenchCommand: ParsableCommand {
         if let cpus = options.pinWorkers?.values {
             arguments += ["--pin-workers", cpus.map(String.init).joined(separator: ",")]
         }
+        arguments += ["--splitting", options.splitting.rawValue]
+        if let rounds = options.rounds { arguments += ["--rounds", "\(rounds)"] }
+        return arguments
+    }
+
+    func run() throws {
+        try validateEnvironment()
+        let arguments = subcommandArguments
         try runMeasuring(options: options) { report in
             for (name, type) in Self.benchmarks where selected.contains(name) {
                 print("\n== weave bench \(name)")

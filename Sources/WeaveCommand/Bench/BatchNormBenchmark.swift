@@ -34,7 +34,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
 
     func benchmark(into report: inout BenchReport) throws {
         let pools = try options.pools()
-        let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
+        let copies = try report.copyBandwidth(pools: pools, options: options)
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "batchnorm", isa: KernelISA.current.rawValue)
         for shape in try selectedShapes() {
@@ -77,7 +77,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
                  report: inout BenchReport, rows: inout [[String]]) throws -> [Sample] {
         let states = try runs.map { try BatchNormRun(shape: $0.shape, pool: $0.pool) }
         var failure: (any Error)?
-        let timing = InterleavedTiming(quick: options.quick, repeats: options.quick ? 5 : 15)
+        let timing = InterleavedTiming(quick: options.quick, repeats: options.rounds(quick: 5, full: 15))
         // Each timed call is one pool operation (`--splitting`), as a training step is.
         let forwardTimes = timing.secondsPerCall(states.map { state in {
             do {

@@ -96,7 +96,7 @@ struct ConvBenchCommand: BenchSubcommand {
         let macs = Double(runs.map(\.geometry.multiplyAdds).max() ?? 0)
         let large = macs > 1e9
         let timing = InterleavedTiming(quick: options.quick,
-                                       repeats: options.quick ? (large ? 3 : 7) : (large ? 5 : 21))
+                                       repeats: options.rounds(quick: large ? 3 : 7, full: large ? 5 : 21))
         var failure: (any Error)?
         // Each timed call is one pool operation (`--splitting`), as a training step is.
         let forward = timing.secondsPerCall(runs.map { run in {

@@ -37,7 +37,7 @@ struct GEMMBenchCommand: BenchSubcommand {
         guard let chosenPath = paths[path] else {
             throw ValidationError("--path must be automatic, packed or small, got \(path)")
         }
-        let bench = GEMMBenchmark(quick: options.quick, peak: peak, openBLAS: openBLAS,
+        let bench = GEMMBenchmark(quick: options.quick, rounds: options.rounds, peak: peak, openBLAS: openBLAS,
                                   filters: filters, path: chosenPath)
         print("SGEMM, ISA \(isa.rawValue) (\(SGEMMMicroKernel.current.name), "
               + "\(SGEMMMicroKernel.current.blocking)), FMA peak \(formatted(peak)) GFLOP/s per core; "
@@ -145,12 +145,14 @@ struct GEMMShape {
 
 struct GEMMBenchmark {
     let quick: Bool
+    /// `--rounds` (nil: 5 with --quick, 11 otherwise).
+    var rounds: Int? = nil
     let peak: Double
     let openBLAS: OpenBLAS?
     var filters: [String]? = nil
     var path = SGEMMPath.automatic
 
-    var repeats: Int { quick ? 5 : 11 }
+    var repeats: Int { rounds ?? (quick ? 5 : 11) }
     /// Seconds each timed batch lasts at least (calls are batched up to it).
     var batchSeconds: Double { quick ? 0.01 : 0.03 }
 

@@ -8,14 +8,14 @@ extension BenchReport {
     /// pool, measured in this run: the yardstick for the memory-bound benchmarks. Measured once
     /// per report for each thread count (`weave bench all` runs several such benchmarks), the
     /// thread counts taking turns.
-    mutating func copyBandwidth(pools: [ThreadPool], quick: Bool) throws -> [Sample] {
+    mutating func copyBandwidth(pools: [ThreadPool], options: BenchOptions) throws -> [Sample] {
         let missing = pools.filter { copyBandwidthGBPerSecond["\($0.threads)"] == nil }
         if !missing.isEmpty {
             let count = 16 << 20
             let source = try Tensor(repeating: 1, shape: [count])
             var destination = try Tensor(zeros: [count])
             let bytes = Double(2 * count * MemoryLayout<Float>.stride)
-            let timing = InterleavedTiming(quick: quick, repeats: quick ? 5 : 15)
+            let timing = InterleavedTiming(quick: options.quick, repeats: options.rounds(quick: 5, full: 15))
             let seconds = source.withUnsafeBufferPointer { src in
                 destination.withUnsafeMutableBufferPointer { dst in
                     let s = src.baseAddress!, d = dst.baseAddress!
@@ -48,13 +48,13 @@ struct RandomBenchCommand: BenchSubcommand {
 
     func benchmark(into report: inout BenchReport) throws {
         guard count > 0 else { throw ValidationError("--count must be positive, got \(count)") }
-        let repeats = options.quick ? 5 : 15
+        let repeats = options.rounds(quick: 5, full: 15)
         let stream = RandomStream(seed: 7, purpose: .custom(stream: 0))
         let buffer = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: count)
         buffer.initialize(repeating: 0)
         defer { buffer.deallocate() }
         let pools = try options.pools()
-        let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
+        let copies = try report.copyBandwidth(pools: pools, options: options)
         var step: UInt64 = 0
         let timing = InterleavedTiming(quick: options.quick, repeats: repeats)
         let randomTimes = timing.secondsPerCall(pools.map { pool in {
@@ -107,12 +107,12 @@ struct DropoutBenchCommand: BenchSubcommand {
         guard probability >= 0 && probability <= 1 else {
             throw ValidationError("--probability must be in [0, 1], got \(probability)")
         }
-        let repeats = options.quick ? 5 : 15
+        let repeats = options.rounds(quick: 5, full: 15)
         let stream = RandomStream(seed: 7, purpose: .dropout(layer: 0))
         let input = try Tensor(uniformShape: [count], stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
         let gradient = try Tensor(repeating: 1, shape: [count])
         let pools = try options.pools()
-        let copies = try report.copyBandwidth(pools: pools, quick: options.quick)
+        let copies = try report.copyBandwidth(pools: pools, options: options)
         // One output and mask per pool: a run's state never depends on another's.
         let runs = try pools.map { pool in
             DropoutRun(pool: pool, output: try Tensor(zeros: [count]),

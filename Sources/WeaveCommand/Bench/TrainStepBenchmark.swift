@@ -50,7 +50,8 @@ struct TrainStepBenchCommand: BenchSubcommand {
         }
         for preset in models.values {
             for size in batch.values {
-                let seconds = try Self.stepTimes(preset, runs: counts.map { (size, pools[$0]!) }, quick: options.quick)
+                let seconds = try Self.stepTimes(preset, runs: counts.map { (size, pools[$0]!) },
+                                                 quick: options.quick, rounds: options.rounds)
                 for (threads, sample) in zip(counts, seconds) {
                     record(preset, batch: size, threads: threads, seconds: sample)
                     scaling.add(.strong, operation: "\(preset.rawValue) batch \(size)", threads: threads,
@@ -60,7 +61,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
             guard weakBatch > 0, counts.count > 1 else { continue }
             let weakRuns = counts.map { (batch: weakBatch * $0, threads: $0) }
             let seconds = try Self.stepTimes(preset, runs: weakRuns.map { ($0.batch, pools[$0.threads]!) },
-                                             quick: options.quick)
+                                             quick: options.quick, rounds: options.rounds)
             for (run, sample) in zip(weakRuns, seconds) {
                 if !batch.values.contains(run.batch) {
                     record(preset, batch: run.batch, threads: run.threads, seconds: sample)
@@ -78,7 +79,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
 
     /// Seconds per training step of `preset` for each run (a batch size on a pool), the runs taking turns (`InterleavedTiming`).
     static func stepTimes(_ preset: ModelPreset, runs: [(batch: Int, pool: ThreadPool)],
-                          quick: Bool) throws -> [Sample] {
+                          quick: Bool, rounds: Int?) throws -> [Sample] {
         var failure: (any Error)?
         let steppers: [() -> Void] = try runs.map { run in
             let pool = run.pool
@@ -94,7 +95,8 @@ struct TrainStepBenchCommand: BenchSubcommand {
             }
         }
         // Warm-up covers buffers, caches and the pools' workers.
-        let timing = InterleavedTiming(quick: quick, repeats: quick ? 9 : 21, warmupCalls: quick ? 5 : 10)
+        let timing = InterleavedTiming(quick: quick, repeats: rounds ?? (quick ? 9 : 21),
+                                       warmupCalls: quick ? 5 : 10)
         let seconds = timing.secondsPerCall(steppers)
         if let failure { throw failure }
         return seconds
