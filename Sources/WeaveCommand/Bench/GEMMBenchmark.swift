@@ -37,8 +37,8 @@ struct GEMMBenchCommand: BenchSubcommand {
         guard let chosenPath = paths[path] else {
             throw ValidationError("--path must be automatic, packed or small, got \(path)")
         }
-        let bench = GEMMBenchmark(quick: options.quick, rounds: options.rounds, peak: peak, openBLAS: openBLAS,
-                                  filters: filters, path: chosenPath)
+        let bench = GEMMBenchmark(quick: options.quick, rounds: options.rounds, peak: peak,
+                                  openBLAS: openBLAS, filters: filters, path: chosenPath)
         print("SGEMM, ISA \(isa.rawValue) (\(SGEMMMicroKernel.current.name), "
               + "\(SGEMMMicroKernel.current.blocking)), FMA peak \(formatted(peak)) GFLOP/s per core; "
               + (openBLAS.map { "OpenBLAS \($0.version)" }

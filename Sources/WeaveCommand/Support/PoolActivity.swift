@@ -64,7 +64,8 @@ func printOperations(_ report: BenchReport) {
     }
     guard !rows.isEmpty else { return }
     print("\nOperations (--splitting when-faster: each key runs split or inline, whichever has been "
-          + "faster lately; never: every call inline, untimed; switches count calls made the other way from the call before; split/inline "
+          + "faster lately; never: every call inline, untimed; switches count calls made the other way "
+          + "from the call before; split/inline "
           + "is the ratio of the two ways' recent costs (median time plus stalls), below 1 when splitting is faster; "
           + "switch/best is the recent median of a call that switched, over the faster way's cost):")
     printTable(["benchmark", "threads", "operation", "split", "inline", "switches", "split/inline", "switch/best"], rows)
