@@ -86,6 +86,25 @@ struct ScalingTableTests {
         #expect(weak.slowerBeyondNoise.isEmpty)
     }
 
+    @Test("The ratio of mean times counts a round's long stall that the median of ratios leaves out")
+    func meanSpeedup() {
+        // Two threads take 0.8 of the base's time, but one round of five met a stall of 10
+        // base calls: the median ratio says 1.25×, the means say 50 / 54 (slower).
+        let base = Sample([10, 10, 10, 10, 10])
+        let two = Sample([8, 8, 8, 8, 22])
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                 contended: true, measurements: [(1, "s", base), (2, "s", two)])
+        #expect(table.points[1].speedup == 1.25)
+        #expect(abs(table.points[1].meanSpeedup - 50.0 / 54) < 1e-12)
+        #expect(table.slowerThanBase.isEmpty && table.slowerBeyondNoise.isEmpty)
+        #expect(table.slowerOnAverage == [2])
+        // Weak scaling scales it by the work, like the median.
+        let weak = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                contended: true, measurements: [(1, "s", base), (2, "s", two)])
+        #expect(abs(weak.points[1].meanSpeedup - 2 * 50.0 / 54) < 1e-12)
+        #expect(weak.slowerOnAverage.isEmpty)
+    }
+
     @Test("Samples of different lengths are not paired: ratio of the medians, the noise band decides")
     func unpaired() {
         let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
@@ -120,6 +139,8 @@ struct ScalingTableTests {
         #expect(control?.intervalsHoldingOne == 1)
         #expect(control?.expectedHoldingOne == 2 * (1 - 2.0 / 32))
         #expect(control?.summary.contains("held 1× in 1 of 2 (2 expected at their confidences)") == true)
+        #expect(abs((control?.meanLowest ?? 0) - 60 / 66) < 1e-12)
+        #expect(abs((control?.meanHighest ?? 0) - 60 / 60.1) < 1e-12)
     }
 
     @Test("Weak scaling: efficiency is t(1)/t(N), speed-up scales it by N")

@@ -96,6 +96,14 @@ func printScalingVerdict(_ report: BenchReport) {
                 + (table.slowerBeyondNoise.contains($0.threads) ? " beyond noise" : "") }
         print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
     }
+    let slowerOnAverage = report.scaling.filter { !$0.slowerOnAverage.isEmpty }
+    print("By the ratio of mean times (stalls included, noisier): slower in \(slowerOnAverage.count) of "
+          + "\(report.scaling.count) tables"
+          + slowerOnAverage.map { table in
+              "\n  \(table.benchmark) \(table.kind.rawValue): \(table.operation): "
+                  + table.points.filter { table.slowerOnAverage.contains($0.threads) && !$0.control }
+                      .map { "\($0.threads) threads \(intervalBound($0.meanSpeedup))×" }.joined(separator: ", ")
+          }.joined())
     if let control = report.aaControl {
         print(control.summary)
     }

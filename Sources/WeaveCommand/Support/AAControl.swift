@@ -23,6 +23,9 @@ struct AAControl: Codable, Sendable {
     var intervalsHoldingOne: Int
     /// How many should hold 1 on average: the sum of their confidences.
     var expectedHoldingOne: Double
+    /// The A/A ratios of mean times, lowest and highest: how noisy `Point.meanSpeedup` is.
+    var meanLowest: Double
+    var meanHighest: Double
 
     init?(_ scaling: [ScalingTable]) {
         let ratios = scaling.compactMap(\.controlRatio)
@@ -39,6 +42,9 @@ struct AAControl: Codable, Sendable {
         intervals = controlIntervals.count
         intervalsHoldingOne = controlIntervals.filter { $0.contains(1) }.count
         expectedHoldingOne = controlIntervals.reduce(0) { $0 + $1.confidence }
+        let means = scaling.compactMap { $0.points.first { $0.control }?.meanSpeedup }
+        meanLowest = means.min() ?? 1
+        meanHighest = means.max() ?? 1
     }
 
     var summary: String {
@@ -49,6 +55,7 @@ struct AAControl: Codable, Sendable {
             text += "; the A/A confidence intervals held 1× in \(intervalsHoldingOne) of \(intervals) "
                 + String(format: "(%.0f expected at their confidences)", expectedHoldingOne)
         }
+        text += String(format: "; A/A ratios of mean times %.2f–%.2f×", meanLowest, meanHighest)
         for entry in below {
             text += "\n  \(entry.benchmark) \(entry.kind.rawValue): \(entry.operation): \(entry.threads) threads "
                 + String(format: "%.2f×", entry.speedup)

@@ -28,6 +28,11 @@ struct ScalingTable: Codable, Sendable {
         /// Where the median per-round speedup lies, with its confidence; nil when the samples
         /// could not be paired.
         var speedupInterval: MedianInterval?
+        /// The same ratio from the mean times: what a long run gets, rare long stalls included.
+        /// A median ignores a round that met one; when stalls are part of what more threads
+        /// cost (a worker preempted by another process), this is the lower, truer figure, and
+        /// when they come from the host alone it is only noisier.
+        var meanSpeedup: Double
         var efficiency: Double
         /// A second run at the base thread count (`--threads 1,1,2`): an A/A control, whose
         /// "speed-up" is how far two identical runs taking turns differ in this run.
@@ -87,9 +92,10 @@ struct ScalingTable: Codable, Sendable {
                 speedup = base.time.median / m.time.median * scale
                 interval = nil
             }
+            let meanSpeedup = Self.mean(base.time.values) / Self.mean(m.time.values) * scale
             return Point(threads: m.threads, shape: m.shape, time: m.time, speedup: speedup,
-                         speedupInterval: interval, efficiency: speedup / threadRatio,
-                         control: index > 0 && m.threads == base.threads)
+                         speedupInterval: interval, meanSpeedup: meanSpeedup,
+                         efficiency: speedup / threadRatio, control: index > 0 && m.threads == base.threads)
         }
         let more = points.filter { $0.threads > base.threads }
         slowerThanBase = more.filter { $0.speedup < 1 }.map(\.threads)
@@ -99,6 +105,15 @@ struct ScalingTable: Codable, Sendable {
             }
             return interval.isBelow(1)
         }.map(\.threads)
+    }
+
+    private static func mean(_ values: [Double]) -> Double {
+        values.reduce(0, +) / Double(max(values.count, 1))
+    }
+
+    /// Thread counts whose ratio of mean times is below 1 (`Point.meanSpeedup`).
+    var slowerOnAverage: [Int] {
+        points.filter { $0.threads > baseThreads && !$0.control && $0.meanSpeedup < 1 }.map(\.threads)
     }
 
     /// The base thread count (the smallest measured).
@@ -171,13 +186,14 @@ func printScalingTables(_ tables: [ScalingTable]) {
         for table in selected {
             for point in table.points {
                 rows.append([table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
-                             cell(point.time), speedupCell(point),
+                             cell(point.time), speedupCell(point), intervalBound(point.meanSpeedup) + "×",
                              String(format: "%.0f%%", point.efficiency * 100)
                              + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")
                              + (table.slowerBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")])
             }
         }
-        printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "efficiency"], rows)
+        printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "of means",
+                    "efficiency"], rows)
     }
 }
 
@@ -203,5 +219,6 @@ func speedupLegend(_ tables: [ScalingTable]) -> String {
         .sorted().map { String(format: "%.1f%%", $0 * 100) }
     guard !levels.isEmpty else { return "speed-up = ratio of the medians" }
     return "speed-up = median of the per-round ratios (rounds time every thread count back to back) "
-        + "[an interval holding the true median with \(levels.joined(separator: " or ")) confidence]"
+        + "[an interval holding the true median with \(levels.joined(separator: " or ")) confidence]; "
+        + "of means = the ratio of the mean times (stalls included)"
 }
