@@ -101,7 +101,7 @@ func printScalingVerdict(_ report: BenchReport) {
           + "\(report.scaling.count) tables"
           + slowerOnAverage.map { table in
               "\n  \(table.benchmark) \(table.kind.rawValue): \(table.operation): "
-                  + table.points.filter { table.slowerOnAverage.contains($0.threads) && !$0.control }
+                  + table.points.filter { table.slowerOnAverage.contains($0.threads) }
                       .map { "\($0.threads) threads \(intervalBound($0.meanSpeedup))×" }.joined(separator: ", ")
           }.joined())
     if let control = report.aaControl {

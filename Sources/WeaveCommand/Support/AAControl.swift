@@ -28,7 +28,8 @@ struct AAControl: Codable, Sendable {
     var meanHighest: Double
 
     init?(_ scaling: [ScalingTable]) {
-        let ratios = scaling.compactMap(\.controlRatio)
+        let controls = scaling.compactMap(\.control)
+        let ratios = controls.map(\.speedup)
         guard let lowest = ratios.min(), let highest = ratios.max() else { return nil }
         tables = ratios.count
         self.lowest = lowest
@@ -38,13 +39,12 @@ struct AAControl: Codable, Sendable {
                 .map { Below(benchmark: table.benchmark, kind: table.kind, operation: table.operation,
                              threads: $0.threads, speedup: $0.speedup) }
         }
-        let controlIntervals = scaling.compactMap { $0.points.first { $0.control }?.speedupInterval }
+        let controlIntervals = controls.compactMap(\.speedupInterval)
         intervals = controlIntervals.count
         intervalsHoldingOne = controlIntervals.filter { $0.contains(1) }.count
         expectedHoldingOne = controlIntervals.reduce(0) { $0 + $1.confidence }
-        let means = scaling.compactMap { $0.points.first { $0.control }?.meanSpeedup }
-        meanLowest = means.min() ?? 1
-        meanHighest = means.max() ?? 1
+        meanLowest = controls.map(\.meanSpeedup).min() ?? 1
+        meanHighest = controls.map(\.meanSpeedup).max() ?? 1
     }
 
     var summary: String {

@@ -54,6 +54,8 @@ struct ScalingTable: Codable, Sendable {
     /// `verdictConfidence` (unpaired samples, fewer than 5 rounds), a speedup below
     /// `1 − noiseBand`.
     var slowerBeyondNoise: [Int]
+    /// Thread counts whose ratio of mean times is below 1 (`Point.meanSpeedup`).
+    var slowerOnAverage: [Int]
 
     /// The confidence an interval needs before its being below 1 counts (5 rounds give 93.75 %).
     static let verdictConfidence = 0.9
@@ -105,22 +107,21 @@ struct ScalingTable: Codable, Sendable {
             }
             return interval.isBelow(1)
         }.map(\.threads)
+        slowerOnAverage = more.filter { $0.meanSpeedup < 1 }.map(\.threads)
     }
 
     private static func mean(_ values: [Double]) -> Double {
         values.reduce(0, +) / Double(max(values.count, 1))
     }
 
-    /// Thread counts whose ratio of mean times is below 1 (`Point.meanSpeedup`).
-    var slowerOnAverage: [Int] {
-        points.filter { $0.threads > baseThreads && !$0.control && $0.meanSpeedup < 1 }.map(\.threads)
-    }
-
     /// The base thread count (the smallest measured).
     var baseThreads: Int { points[0].threads }
 
+    /// The A/A control's point, when the sweep ran the base count twice.
+    var control: Point? { points.first { $0.control } }
+
     /// The base's time over the A/A control's, when the sweep ran the base count twice.
-    var controlRatio: Double? { points.first { $0.control }?.speedup }
+    var controlRatio: Double? { control?.speedup }
 }
 
 /// Collects per-thread-count time samples of several operations as a benchmark's loops produce
