@@ -36,6 +36,36 @@ struct BenchCommandTests {
         #expect((load["ownCPUs"] as? Double ?? 0) > 0)
     }
 
+    @Test("Weak scaling times the base count on the grown problem too, and the JSON pairs it with the point")
+    func weakSameProblemJSON() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("weave-bench-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let command = try TrainStepBenchCommand.parse(["--threads", "1,1,2", "--quick", "--rounds", "5",
+                                                       "--models", "mlp", "--batch", "8",
+                                                       "--weak-batch", "8", "--json", path])
+        try command.run()
+
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                                as? [String: Any])
+        let scaling = try #require(json["scaling"] as? [[String: Any]])
+        let weak = try #require(scaling.first { $0["kind"] as? String == "weak" })
+        let points = try #require(weak["points"] as? [[String: Any]])
+        #expect(points.map { $0["shape"] as? String } == ["batch 8", "batch 8", "batch 16"])
+        #expect(points.prefix(2).allSatisfy { $0["sameProblem"] == nil })
+        let same = try #require(points[2]["sameProblem"] as? [String: Any])
+        let values = try #require((same["baseTime"] as? [String: Any])?["values"] as? [Double])
+        #expect(values.count == 5 && values.allSatisfy { $0 > 0 })
+        let speedup = try #require(same["speedup"] as? Double)
+        let interval = try #require(same["speedupInterval"] as? [String: Double])
+        #expect(interval["low"]! <= speedup && speedup <= interval["high"]!)
+        #expect((same["costGrowth"] as? Double ?? 0) > 0)
+        #expect(weak["slowerOnSameProblemBeyondNoise"] is [Int])
+        // The reference is a figure too: 1 thread, batch 16 (no strong run has that batch).
+        let figures = try #require(json["figures"] as? [[String: Any]])
+        #expect(figures.contains { $0["threads"] as? Int == 1 && $0["shape"] as? String == "mlp, batch 16" })
+    }
+
     @Test("--splitting takes never, always and when-faster, and nothing else")
     func splittingValues() throws {
         #expect(try BatchNormBenchCommand.parse(["--splitting", "never"]).options.pool(threads: 2).splitting == .never)

@@ -1,4 +1,5 @@
 import Testing
+import Weave
 @testable import WeaveCommand
 
 @Suite("Scaling tables")
@@ -195,6 +196,61 @@ struct ScalingTableTests {
         #expect(Set(rounds.map(\.[0])) == [0, 1, 2])
         #expect(Set(rounds).count > 2)
         #expect(run().calls == first.calls)
+    }
+
+    @Test("Weak scaling against the base count on the same problem splits the scaled speed-up in two")
+    func sameProblem() throws {
+        // Twice the work takes the base 2.2× as long (a working set past a cache), and 2 threads
+        // take 1.1× the base's time on 64 — exactly what 1 thread takes on 128 / 2 threads.
+        let base = Sample([10, 12, 10, 11, 10])
+        let two = Sample(base.values.map { $0 * 1.1 })
+        let reference = Sample(base.values.map { $0 * 2.2 })
+        var collector = ScalingCollector(benchmark: "b", isa: "avx2")
+        let runs = [(1, "64", base), (1, "64", base), (2, "128", two)]
+        for (threads, shape, time) in runs {
+            collector.add(.weak, operation: "op", threads: threads, shape: shape, time: time)
+        }
+        collector.addReference(operation: "op", shape: "128", time: reference)
+        collector.addReference(operation: "op", shape: "256", time: reference)
+        let table = try #require(collector.tables(contended: true).first)
+        #expect(table.points.map(\.threads) == [1, 1, 2])
+        #expect(table.points[0].sameProblem == nil && table.points[1].sameProblem == nil)
+        let same = try #require(table.points[2].sameProblem)
+        #expect(abs(table.points[2].speedup - 2 / 1.1) < 1e-12)
+        #expect(abs(same.speedup - 2) < 1e-12)
+        #expect(abs(same.costGrowth - 1.1) < 1e-12)
+        #expect(same.baseTime.values == reference.values)
+        #expect(same.speedupInterval?.confidence == MedianInterval([1, 2, 3, 4, 5])?.confidence)
+        #expect(table.slowerOnSameProblem.isEmpty && table.slowerOnSameProblemBeyondNoise.isEmpty)
+
+        // Slower than the base on the same problem in every round: flagged there, whatever the
+        // scaled speed-up says.
+        let slow = Sample(reference.values.map { $0 * 1.03 })
+        let losing = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                  contended: true, measurements: [(1, "64", base), (2, "128", slow)],
+                                  references: [("128", reference)])
+        #expect(losing.slowerOnSameProblem == [2] && losing.slowerOnSameProblemBeyondNoise == [2])
+        #expect(losing.slowerBeyondNoise == [2])
+        // Strong tables and weak points without a reference have none.
+        let strong = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                  contended: true, measurements: [(1, "128", base), (2, "128", two)],
+                                  references: [("128", reference)])
+        #expect(strong.points.allSatisfy { $0.sameProblem == nil })
+        let unmatched = ScalingTable(kind: .weak, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                     contended: true, measurements: [(1, "64", base), (2, "128", two)],
+                                     references: [("256", reference)])
+        #expect(unmatched.points.allSatisfy { $0.sameProblem == nil })
+    }
+
+    @Test("Weak runs: every pool on its share, then the base pool on each larger count's problem")
+    func weakRuns() {
+        let one = ThreadPool(threads: 1), control = ThreadPool(threads: 1), two = ThreadPool(threads: 2),
+            three = ThreadPool(threads: 3)
+        let runs = WeakScalingRuns(pools: [two, one, control, three, two]).runs
+        #expect(runs.map(\.factor) == [2, 1, 1, 3, 2, 2, 3])
+        #expect(runs.map(\.isReference) == [false, false, false, false, false, true, true])
+        #expect(runs.suffix(2).allSatisfy { $0.pool === one })
+        #expect(WeakScalingRuns(pools: [one]).runs.count == 1)
     }
 
     @Test("Thread lists parse comma-separated counts and reject junk")

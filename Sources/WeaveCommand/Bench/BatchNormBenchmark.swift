@@ -34,7 +34,9 @@ struct BatchNormBenchCommand: BenchSubcommand {
 
     func benchmark(into report: inout BenchReport) throws {
         let pools = try options.pools()
-        let copies = try report.copyBandwidth(pools: pools, options: options)
+        // By thread count: a weak scaling reference runs on the base pool.
+        let copies = Dictionary(zip(pools.map(\.threads), try report.copyBandwidth(pools: pools, options: options)),
+                                uniquingKeysWith: { first, _ in first })
         var rows: [[String]] = []
         var scaling = ScalingCollector(benchmark: "batchnorm", isa: KernelISA.current.rawValue)
         for shape in try selectedShapes() {
@@ -46,13 +48,13 @@ struct BatchNormBenchCommand: BenchSubcommand {
             }
         }
         if pools.count > 1 && shapes == nil {
+            let weak = WeakScalingRuns(pools: pools)
             for base in Self.weakScalingShapes {
-                let runs = pools.map { pool in ([base[0] * pool.threads] + base.dropFirst(), pool) }
+                func grown(_ factor: Int) -> [Int] { [base[0] * factor] + base.dropFirst() }
+                let runs = weak.runs.map { (grown($0.factor), $0.pool) }
                 let times = try measure(runs, copies: copies, report: &report, rows: &rows)
-                for ((shape, pool), time) in zip(runs, times) {
-                    scaling.add(.weak, operation: "BatchNorm2d \(Self.text(base)) × threads fwd+bwd",
-                                threads: pool.threads, shape: Self.text(shape), time: time)
-                }
+                scaling.addWeak(weak, operation: "BatchNorm2d \(Self.text(base)) × threads fwd+bwd",
+                                times: times) { Self.text(grown($0)) }
             }
         }
         print("BatchNorm2d training, ISA \(KernelISA.current.rawValue): median [min–max]; "
@@ -73,7 +75,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
 
     /// Times training forward and forward+backward of each run (a shape on a pool), the runs
     /// taking turns; appends figures and table rows. Returns the forward+backward times in ms.
-    func measure(_ runs: [(shape: [Int], pool: ThreadPool)], copies: [Sample],
+    func measure(_ runs: [(shape: [Int], pool: ThreadPool)], copies: [Int: Sample],
                  report: inout BenchReport, rows: inout [[String]]) throws -> [Sample] {
         let states = try runs.map { try BatchNormRun(shape: $0.shape, pool: $0.pool) }
         var failure: (any Error)?
@@ -96,7 +98,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
         } })
         if let failure { throw failure }
         for (index, run) in runs.enumerated() {
-            let threads = run.pool.threads, copy = copies[index]
+            let threads = run.pool.threads, copy = copies[threads]!
             let forwardTimes = forwardTimes[index], bothTimes = bothTimes[index]
             // Bytes a kernel must move at least: forward reads x, writes y; backward reads x and
             // dy, writes dx.

@@ -92,9 +92,21 @@ func printScalingVerdict(_ report: BenchReport) {
           + "confidence interval below 1) in \(beyondNoise.count)")
     for table in slower {
         let worst = table.points.filter { table.slowerThanBase.contains($0.threads) }
-            .map { "\($0.threads) threads \(speedupCell($0))"
-                + (table.slowerBeyondNoise.contains($0.threads) ? " beyond noise" : "") }
+            .map { point in "\(point.threads) threads \(speedupCell(point))"
+                + (table.slowerBeyondNoise.contains(point.threads) ? " beyond noise" : "")
+                + (point.sameProblem.map { same in
+                    "; on the same problem as the base count \(speedupCell(same.speedup, same.speedupInterval))"
+                        + (table.slowerOnSameProblemBeyondNoise.contains(point.threads) ? " beyond noise" : "")
+                        + ", the base's cost per unit of work grew \(intervalBound(same.costGrowth))×"
+                } ?? "") }
         print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
+    }
+    let weak = report.scaling.filter { $0.points.contains { $0.sameProblem != nil } }
+    if !weak.isEmpty {
+        let losing = weak.filter { !$0.slowerOnSameProblemBeyondNoise.isEmpty }
+        print("Weak tables against the base count on the same (grown) problem: slower in "
+              + "\(weak.filter { !$0.slowerOnSameProblem.isEmpty }.count) of \(weak.count), beyond noise in "
+              + "\(losing.count)" + losing.map { "\n  \($0.benchmark) weak: \($0.operation)" }.joined())
     }
     let slowerOnAverage = report.scaling.filter { !$0.slowerOnAverage.isEmpty }
     print("By the ratio of mean times (stalls included, noisier): slower in \(slowerOnAverage.count) of "

@@ -55,19 +55,18 @@ struct ConvBenchCommand: BenchSubcommand {
             }
         }
         if pools.count > 1 {
+            let weak = WeakScalingRuns(pools: pools)
             for base in Self.weakScalingLayers {
-                let runs = try pools.map { pool in
-                    let layer = base.withBatch(Self.weakBatchPerThread * pool.threads)
-                    return try ConvRun(layer: layer, pool: pool,
+                let runs = try weak.runs.map { run in
+                    let layer = base.withBatch(Self.weakBatchPerThread * run.factor)
+                    return try ConvRun(layer: layer, pool: run.pool,
                                        algorithm: Conv2dAlgorithm.preferred(for: layer.geometry()))
                 }
                 // Batches the strong-scaling rows already show are timed again (the runs take
                 // turns) but not listed twice.
                 let times = try measure(runs, report: &report, rows: &rows, skipListed: true)
-                for (run, time) in zip(runs, times) {
-                    scaling.add(.weak, operation: "\(base.name) fwd+bwd, batch 64 × threads",
-                                threads: run.pool.threads, shape: "batch \(run.layer.input[0])", time: time)
-                }
+                scaling.addWeak(weak, operation: "\(base.name) fwd+bwd, batch 64 × threads",
+                                times: times) { "batch \(Self.weakBatchPerThread * $0)" }
             }
         }
         print("Conv2d, ISA \(isa.rawValue), FMA peak \(formatted(report.fmaPeakGFLOPSPerCore ?? 0)) "

@@ -68,19 +68,24 @@ struct GEMMBenchCommand: BenchSubcommand {
         printTable(["shape", "threads", "weave GFLOP/s", "of peak", "OpenBLAS GFLOP/s",
                     "weave/OpenBLAS", "max rel diff"], rows)
         if filters == nil && pools.count > 1 {
+            let weak = WeakScalingRuns(pools: pools)
             for base in bench.weakScalingShapes {
-                let shapes = pools.map { base.scaledRows(by: $0.threads) }
-                let operands = try shapes.map { try bench.operands($0, pool: pools[0]) }
-                let samples = bench.measureWeave(zip(shapes, zip(operands, pools)).map { ($0, $1.0, $1.1) })
-                for (shape, (pool, sample)) in zip(shapes, zip(pools, samples)) {
+                let shapes = weak.runs.map { base.scaledRows(by: $0.factor) }
+                let runs = try zip(shapes, weak.runs).map { shape, run in
+                    (shape, try bench.operands(shape, pool: pools[0]), run.pool)
+                }
+                let samples = bench.measureWeave(runs)
+                for (shape, (run, sample)) in zip(shapes, zip(weak.runs, samples)) {
                     report.figures.append(BenchFigure(
                         benchmark: "gemm", metric: "weak-scaling GFLOP/s", unit: "GFLOP/s",
-                        threads: pool.threads, implementation: "weave", shape: shape.name,
-                        isa: isa.rawValue, sample: sample))
-                    scaling.add(.weak, operation: "sgemm \(base.name), m × threads", threads: pool.threads,
-                                shape: shape.name,
-                                time: sample.map { shape.flops / ($0 * 1e9) * 1e3 })
+                        threads: run.pool.threads, implementation: "weave", shape: shape.name,
+                        isa: isa.rawValue, sample: sample,
+                        note: run.isReference ? "same-problem reference of \(run.factor) threads" : nil))
                 }
+                scaling.addWeak(weak, operation: "sgemm \(base.name), m × threads",
+                                times: zip(shapes, samples).map { shape, sample in
+                                    sample.map { shape.flops / ($0 * 1e9) * 1e3 }
+                                }) { base.scaledRows(by: $0).name }
             }
         }
         report.addScaling(scaling)

@@ -59,16 +59,14 @@ struct TrainStepBenchCommand: BenchSubcommand {
                 }
             }
             guard weakBatch > 0, counts.count > 1 else { continue }
-            let weakRuns = counts.map { (batch: weakBatch * $0, threads: $0) }
-            let seconds = try Self.stepTimes(preset, runs: weakRuns.map { ($0.batch, pools[$0.threads]!) },
+            let weak = WeakScalingRuns(pools: counts.map { pools[$0]! })
+            let seconds = try Self.stepTimes(preset, runs: weak.runs.map { (weakBatch * $0.factor, $0.pool) },
                                              quick: options.quick, rounds: options.rounds)
-            for (run, sample) in zip(weakRuns, seconds) {
-                if !batch.values.contains(run.batch) {
-                    record(preset, batch: run.batch, threads: run.threads, seconds: sample)
-                }
-                scaling.add(.weak, operation: "\(preset.rawValue) batch \(weakBatch) × threads",
-                            threads: run.threads, shape: "batch \(run.batch)", time: sample.map { $0 * 1e3 })
+            for (run, sample) in zip(weak.runs, seconds) where !batch.values.contains(weakBatch * run.factor) {
+                record(preset, batch: weakBatch * run.factor, threads: run.pool.threads, seconds: sample)
             }
+            scaling.addWeak(weak, operation: "\(preset.rawValue) batch \(weakBatch) × threads",
+                            times: seconds.map { $0.map { $0 * 1e3 } }) { "batch \(weakBatch * $0)" }
         }
         print("Training step (forward, loss, backward, SGD momentum 0.9) on a fixed synthetic batch, "
               + "ISA \(isa): median [min–max]")

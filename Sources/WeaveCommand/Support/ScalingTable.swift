@@ -12,6 +12,12 @@
 /// conditions, and the speedup quoted is the median of those per-round ratios, with a
 /// distribution-free confidence interval (`MedianInterval`). Samples that cannot be paired
 /// (different counts) fall back to the ratio of the medians, without an interval.
+///
+/// A weak table's speed-up mixes two things: what more threads do, and what a bigger problem
+/// costs per unit of work on its own (a working set past a cache). So the weak benchmarks also
+/// time the base count on every larger problem in the same rounds (`WeakScalingRuns`), and
+/// each such point carries `SameProblem`: more threads against the base count on the same
+/// work. Scaled speed-up = same-problem speed-up ÷ the base count's cost growth.
 struct ScalingTable: Codable, Sendable {
     enum Kind: String, Codable, Sendable {
         case strong, weak
@@ -37,6 +43,24 @@ struct ScalingTable: Codable, Sendable {
         /// A second run at the base thread count (`--threads 1,1,2`): an A/A control, whose
         /// "speed-up" is how far two identical runs taking turns differ in this run.
         var control: Bool = false
+        /// Weak scaling above the base count, when the base count was also timed on this
+        /// point's problem.
+        var sameProblem: SameProblem?
+    }
+
+    /// A weak-scaling point against the base thread count on the same (grown) problem.
+    struct SameProblem: Codable, Sendable {
+        /// The base count's time on this point's problem.
+        var baseTime: Sample
+        /// t(base count, this problem) / t(N, this problem), paired by round like `speedup`:
+        /// whether the threads themselves gain or lose on this much work.
+        var speedup: Double
+        var speedupInterval: MedianInterval?
+        /// The base count's time per unit of work on this problem over its time per unit of
+        /// work on the base problem (median of the per-round ratios). Above 1 the bigger
+        /// problem is slower per unit of work whatever the threads: the scaled speed-up is
+        /// `speedup / costGrowth`.
+        var costGrowth: Double
     }
 
     var kind: Kind
@@ -56,6 +80,11 @@ struct ScalingTable: Codable, Sendable {
     var slowerBeyondNoise: [Int]
     /// Thread counts whose ratio of mean times is below 1 (`Point.meanSpeedup`).
     var slowerOnAverage: [Int]
+    /// Weak scaling: thread counts slower than the base count on their own problem
+    /// (`SameProblem.speedup` below 1), and of those, the ones beyond noise (same rule as
+    /// `slowerBeyondNoise`).
+    var slowerOnSameProblem: [Int] = []
+    var slowerOnSameProblemBeyondNoise: [Int] = []
 
     /// The confidence an interval needs before its being below 1 counts (5 rounds give 93.75 %).
     static let verdictConfidence = 0.9
@@ -65,9 +94,11 @@ struct ScalingTable: Codable, Sendable {
     /// 1-thread runs taking turns differed by 0–5 % (cnn-bn batch 64: 0.600 against 0.571 ms).
     static let noiseBand = 0.05
 
-    /// A table from per-thread-count time samples (any order; one per thread count).
+    /// A table from per-thread-count time samples (any order; one per thread count), and for
+    /// weak scaling the base count's times on larger problems (`references`, by shape).
     init(kind: Kind, benchmark: String, operation: String, unit: String, isa: String,
-         contended: Bool, measurements: [(threads: Int, shape: String, time: Sample)]) {
+         contended: Bool, measurements: [(threads: Int, shape: String, time: Sample)],
+         references: [(shape: String, time: Sample)] = []) {
         precondition(!measurements.isEmpty, "a scaling table needs at least one measurement")
         self.kind = kind
         self.benchmark = benchmark
@@ -84,30 +115,47 @@ struct ScalingTable: Codable, Sendable {
             let threadRatio = Double(m.threads) / Double(base.threads)
             // Strong: t(base)/t(N); weak: the same ratio scaled by the work, N/base.
             let scale = kind == .strong ? 1 : threadRatio
-            let paired = base.time.values.count == m.time.values.count && m.time.values.count >= 2
-            let speedup: Double, interval: MedianInterval?
-            if paired {
-                let ratios = zip(base.time.values, m.time.values).map { $0 / $1 * scale }
-                speedup = Sample(ratios).median
-                interval = MedianInterval(ratios)
-            } else {
-                speedup = base.time.median / m.time.median * scale
-                interval = nil
-            }
+            let (speedup, interval) = Self.speedup(base.time, over: m.time, scale: scale)
             let meanSpeedup = Self.mean(base.time.values) / Self.mean(m.time.values) * scale
-            return Point(threads: m.threads, shape: m.shape, time: m.time, speedup: speedup,
-                         speedupInterval: interval, meanSpeedup: meanSpeedup,
-                         efficiency: speedup / threadRatio, control: index > 0 && m.threads == base.threads)
+            var point = Point(threads: m.threads, shape: m.shape, time: m.time, speedup: speedup,
+                              speedupInterval: interval, meanSpeedup: meanSpeedup,
+                              efficiency: speedup / threadRatio, control: index > 0 && m.threads == base.threads)
+            if kind == .weak, m.threads > base.threads,
+               let reference = references.first(where: { $0.shape == m.shape }) {
+                let (sameSpeedup, sameInterval) = Self.speedup(reference.time, over: m.time, scale: 1)
+                // Per unit of work: the reference did threadRatio times the base's work.
+                let growth = Self.speedup(reference.time, over: base.time, scale: 1 / threadRatio).speedup
+                point.sameProblem = SameProblem(baseTime: reference.time, speedup: sameSpeedup,
+                                                speedupInterval: sameInterval, costGrowth: growth)
+            }
+            return point
         }
         let more = points.filter { $0.threads > base.threads }
         slowerThanBase = more.filter { $0.speedup < 1 }.map(\.threads)
-        slowerBeyondNoise = more.filter { point in
-            guard let interval = point.speedupInterval, interval.confidence >= Self.verdictConfidence else {
-                return point.speedup < 1 - Self.noiseBand
-            }
-            return interval.isBelow(1)
-        }.map(\.threads)
+        slowerBeyondNoise = more.filter { Self.isBeyondNoise($0.speedup, $0.speedupInterval) }.map(\.threads)
         slowerOnAverage = more.filter { $0.meanSpeedup < 1 }.map(\.threads)
+        let same = more.compactMap { point in point.sameProblem.map { (point.threads, $0) } }
+        slowerOnSameProblem = same.filter { $0.1.speedup < 1 }.map(\.0)
+        slowerOnSameProblemBeyondNoise = same.filter { Self.isBeyondNoise($0.1.speedup, $0.1.speedupInterval) }
+            .map(\.0)
+    }
+
+    /// `numerator`'s times over `denominator`'s, times `scale`: the median of the per-round
+    /// ratios with its interval when the samples pair up, else the ratio of the medians.
+    private static func speedup(_ numerator: Sample, over denominator: Sample,
+                                scale: Double) -> (speedup: Double, interval: MedianInterval?) {
+        guard numerator.values.count == denominator.values.count, denominator.values.count >= 2 else {
+            return (numerator.median / denominator.median * scale, nil)
+        }
+        let ratios = zip(numerator.values, denominator.values).map { $0 / $1 * scale }
+        return (Sample(ratios).median, MedianInterval(ratios))
+    }
+
+    /// Whether a speed-up is below 1 beyond this run's noise: its whole interval, when it has
+    /// one of at least `verdictConfidence`; else by more than `noiseBand`.
+    private static func isBeyondNoise(_ speedup: Double, _ interval: MedianInterval?) -> Bool {
+        guard let interval, interval.confidence >= verdictConfidence else { return speedup < 1 - noiseBand }
+        return interval.isBelow(1)
     }
 
     private static func mean(_ values: [Double]) -> Double {
@@ -137,6 +185,7 @@ struct ScalingCollector {
     let isa: String
     private var order: [Key] = []
     private var measurements: [Key: [(threads: Int, shape: String, time: Sample)]] = [:]
+    private var references: [Key: [(shape: String, time: Sample)]] = [:]
 
     init(benchmark: String, unit: String = "ms", isa: String) {
         self.benchmark = benchmark
@@ -152,12 +201,32 @@ struct ScalingCollector {
         measurements[key, default: []].append((threads, shape, time))
     }
 
+    /// Records a weak-scaling run of `operation` that is a reference, not a point: the base
+    /// thread count on the problem of a larger count (`WeakScalingRuns`).
+    mutating func addReference(operation: String, shape: String, time: Sample) {
+        references[Key(kind: .weak, operation: operation), default: []].append((shape, time))
+    }
+
+    /// Records each of `runs`' times (`times[i]` is `runs.runs[i]`'s) as a weak-scaling point
+    /// or reference of `operation`.
+    mutating func addWeak(_ runs: WeakScalingRuns, operation: String, times: [Sample],
+                          shape: (Int) -> String) {
+        for (run, time) in zip(runs.runs, times) {
+            if run.isReference {
+                addReference(operation: operation, shape: shape(run.factor), time: time)
+            } else {
+                add(.weak, operation: operation, threads: run.pool.threads, shape: shape(run.factor), time: time)
+            }
+        }
+    }
+
     /// One table per operation measured at two thread counts or more, in the order first seen.
     func tables(contended: Bool) -> [ScalingTable] {
         order.compactMap { key in
             guard let list = measurements[key], Set(list.map(\.threads)).count > 1 else { return nil }
             return ScalingTable(kind: key.kind, benchmark: benchmark, operation: key.operation,
-                                unit: unit, isa: isa, contended: contended, measurements: list)
+                                unit: unit, isa: isa, contended: contended, measurements: list,
+                                references: references[key] ?? [])
         }
     }
 }
@@ -183,26 +252,46 @@ func printScalingTables(_ tables: [ScalingTable]) {
         print("\n\(kind == .strong ? "Strong" : "Weak") scaling, \(first.benchmark)"
               + (first.contended ? ", CONTENDED (a busy loop holds one core)" : "")
               + " (\(what)): \(first.unit) median [min–max]; " + speedupLegend(selected))
+        // Weak tables also compare each count with the base count on its own problem.
+        let sameProblem = selected.contains { $0.points.contains { $0.sameProblem != nil } }
         var rows: [[String]] = []
         for table in selected {
             for point in table.points {
-                rows.append([table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
-                             cell(point.time), speedupCell(point), intervalBound(point.meanSpeedup) + "×",
-                             String(format: "%.0f%%", point.efficiency * 100)
-                             + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")
-                             + (table.slowerBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")])
+                var row = [table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
+                           cell(point.time), speedupCell(point), intervalBound(point.meanSpeedup) + "×",
+                           String(format: "%.0f%%", point.efficiency * 100)
+                           + (table.slowerThanBase.contains(point.threads) ? "  SLOWER than \(table.baseThreads)" : "")
+                           + (table.slowerBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")]
+                if sameProblem {
+                    row += point.sameProblem.map { same in
+                        [speedupCell(same.speedup, same.speedupInterval)
+                         + (table.slowerOnSameProblemBeyondNoise.contains(point.threads) ? " (beyond noise)" : ""),
+                         intervalBound(same.costGrowth) + "×"]
+                    } ?? ["–", "–"]
+                }
+                rows.append(row)
             }
         }
         printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "of means",
-                    "efficiency"], rows)
+                    "efficiency"] + (sameProblem ? ["vs base on same problem", "base's cost growth"] : []), rows)
+        if sameProblem {
+            print("vs base on same problem: the base thread count timed on this row's problem in the same "
+                  + "rounds, over this row (below 1: the threads lose); base's cost growth: that time per "
+                  + "unit of work over the base problem's (above 1: the bigger problem is slower per unit "
+                  + "of work on its own). Scaled speed-up = the first ÷ the second.")
+        }
     }
 }
 
 /// "1.72× [1.65–1.80]", or "1.72×" without an interval (0.998×, not 1.00×, for a ratio that
 /// counts as slower).
 func speedupCell(_ point: ScalingTable.Point) -> String {
-    var text = intervalBound(point.speedup) + "×"
-    if let interval = point.speedupInterval {
+    speedupCell(point.speedup, point.speedupInterval)
+}
+
+func speedupCell(_ speedup: Double, _ interval: MedianInterval?) -> String {
+    var text = intervalBound(speedup) + "×"
+    if let interval {
         text += " [\(intervalBound(interval.low))–\(intervalBound(interval.high))]"
     }
     return text
