@@ -5,17 +5,21 @@ import Weave
 
 @Suite("weave bench, end to end")
 struct BenchCommandTests {
-    @Test("A sweep of 7 rounds with an A/A control writes paired speed-ups, their intervals, every value and the machine load")
-    func quickSweepJSON() throws {
+    /// Runs `weave bench` with `arguments` and `--json` to a temporary file; returns the JSON.
+    static func run<Command: BenchSubcommand>(_ type: Command.Type, _ arguments: [String]) throws -> [String: Any] {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("weave-bench-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let command = try BatchNormBenchCommand.parse(["--threads", "1,1,2", "--quick", "--rounds", "7",
-                                                       "--shapes", "16x6x10x10", "--json", path])
+        var command = try type.parseAsRoot(arguments + ["--json", path])
         try command.run()
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                            as? [String: Any])
+    }
 
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-                                as? [String: Any])
+    @Test("A sweep of 7 rounds with an A/A control writes paired speed-ups, their intervals, every value and the machine load")
+    func quickSweepJSON() throws {
+        let json = try Self.run(BatchNormBenchCommand.self, ["--threads", "1,1,2", "--quick", "--rounds", "7",
+                                                             "--shapes", "16x6x10x10"])
         let scaling = try #require(json["scaling"] as? [[String: Any]])
         #expect(scaling.count == 1)
         let points = try #require(scaling.first?["points"] as? [[String: Any]])
@@ -38,16 +42,8 @@ struct BenchCommandTests {
 
     @Test("Weak scaling times the base count on the grown problem too, and the JSON pairs it with the point")
     func weakSameProblemJSON() throws {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("weave-bench-\(UUID().uuidString).json").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let command = try TrainStepBenchCommand.parse(["--threads", "1,1,2", "--quick", "--rounds", "5",
-                                                       "--models", "mlp", "--batch", "8",
-                                                       "--weak-batch", "8", "--json", path])
-        try command.run()
-
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-                                as? [String: Any])
+        let json = try Self.run(TrainStepBenchCommand.self, ["--threads", "1,1,2", "--quick", "--rounds", "5",
+                                                             "--models", "mlp", "--batch", "8", "--weak-batch", "8"])
         let scaling = try #require(json["scaling"] as? [[String: Any]])
         let weak = try #require(scaling.first { $0["kind"] as? String == "weak" })
         let points = try #require(weak["points"] as? [[String: Any]])

@@ -49,6 +49,18 @@ struct SplitChooserTests {
         }
     }
 
+    /// Times where inline calls take `inline`, and split calls take `before` until call
+    /// `change` (counting calls either way) and `after` from then on.
+    static func splitChanging(at change: Int, from before: UInt64, to after: UInt64,
+                              inline: UInt64) -> (SplitChooser.Way) -> UInt64 {
+        var call = 0
+        return { way in
+            call += 1
+            if way == .split { return call < change ? before : after }
+            return inline
+        }
+    }
+
     @Test("The first call splits and is not timed; then four calls split and four inline, the first of those untimed")
     func warmUpThenLearning() {
         var chooser = SplitChooser()
@@ -259,13 +271,9 @@ struct SplitChooserTests {
     @Test("Two ways within 3% of each other do not trade places")
     func hysteresis() {
         var chooser = SplitChooser()
-        var call = 0
         // Split first measures 1% slower, then 1% faster: inline keeps the calls.
-        let ways = Self.run(&chooser, calls: 400) { way in
-            call += 1
-            if way == .split { return call < 100 ? 10_100 : 9_900 }
-            return 10_000
-        }
+        let ways = Self.run(&chooser, calls: 400,
+                            time: Self.splitChanging(at: 100, from: 10_100, to: 9_900, inline: 10_000))
         let switchesBack = zip(ways.dropFirst(9), ways.dropFirst(10)).filter { $0 == .split && $1 == .inline }.count
         let trials = ways.dropFirst(9).filter { $0 == .split }.count
         // Only trials (four calls every 64) split; no switch of the steady way.
@@ -283,12 +291,8 @@ struct SplitChooserTests {
         #expect(ways.suffix(500).filter { $0 == steady }.count >= 460)
         // From steady split, inline 4% faster takes over.
         var splitFirst = SplitChooser()
-        var call = 0
-        let back = Self.run(&splitFirst, calls: 600) { way in
-            call += 1
-            if way == .split { return call < 100 ? 9_000 : 10_400 }
-            return 10_000
-        }
+        let back = Self.run(&splitFirst, calls: 600,
+                            time: Self.splitChanging(at: 100, from: 9_000, to: 10_400, inline: 10_000))
         #expect(back.dropFirst(20).prefix(60).filter { $0 == .split }.count >= 50)
         #expect(back.suffix(400).filter { $0 == .inline }.count >= 360)
     }
