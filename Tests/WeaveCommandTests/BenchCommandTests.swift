@@ -62,6 +62,57 @@ struct BenchCommandTests {
         #expect(figures.contains { $0["threads"] as? Int == 1 && $0["shape"] as? String == "mlp, batch 16" })
     }
 
+    @Test("--trace-operations writes a row per call of every pool of 2 threads, as many as the pool counted")
+    func traceOperations() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("weave-trace-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let json = try Self.run(BatchNormBenchCommand.self, ["--threads", "1,2", "--quick", "--rounds", "3",
+                                                             "--shapes", "16x6x10x10", "--trace-operations", path])
+        #expect(json["operationTrace"] as? String == path)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.first == OperationTraceFile.header)
+        let rows = lines.dropFirst().map(Self.csvFields)
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.count == 8 && $0[0] == "batchnorm" && $0[1] == "2" })
+        #expect(rows.enumerated().allSatisfy { Int($1[3]) == $0 })
+        #expect(rows.allSatisfy { ($0[4] == "split" || $0[4] == "inline") && (Double($0[6]) ?? 0) > 0 })
+        let activity = try #require((json["poolActivity"] as? [[String: Any]])?.first)
+        #expect(rows.count == (activity["operationsSplit"] as? Int ?? -1) + (activity["operationsInline"] as? Int ?? -1))
+        #expect(Set(rows.map { $0[2] }) == ["bench batchnorm forward [16, 6, 10, 10]",
+                                            "bench batchnorm both [16, 6, 10, 10]"])
+    }
+
+    /// One CSV line's fields, quotes removed ("" inside quotes is a quote).
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false
+        var characters = Array(line)[...]
+        while let character = characters.popFirst() {
+            switch character {
+            case "\"" where quoted && characters.first == "\"":
+                field.append("\"")
+                characters.removeFirst()
+            case "\"":
+                quoted.toggle()
+            case "," where !quoted:
+                fields.append(field)
+                field = ""
+            default:
+                field.append(character)
+            }
+        }
+        return fields + [field]
+    }
+
+    @Test("A full trace says how many calls it dropped")
+    func traceRows() {
+        let trace = OperationTrace(keys: ["k \"q\""], calls: [.init(key: 0, split: true, timedByChooser: false,
+                                                                    ticks: 3_000, waitedTicks: 1_500)],
+                                   dropped: 7, ticksPerSecond: 1e9)
+        let rows = OperationTraceFile.rows(trace, benchmark: "b", threads: 2)
+        #expect(rows == ["\"b\",2,\"k \"\"q\"\"\",0,split,0,3.000,1.500", "\"b\",2,\"\",7,dropped,,,"])
+        #expect(Self.csvFields(rows[0]) == ["b", "2", "k \"q\"", "0", "split", "0", "3.000", "1.500"])
+    }
+
     @Test("--splitting takes never, always and when-faster, and nothing else")
     func splittingValues() throws {
         #expect(try BatchNormBenchCommand.parse(["--splitting", "never"]).options.pool(threads: 2).splitting == .never)

@@ -48,6 +48,9 @@ final class SplitDecisions {
         var callerPreviousSlot: UnsafeMutableRawPointer?
         /// What split calls of every key lose waiting for stalled threads.
         var poolWaits = PoolWaits()
+        /// Whether calls are traced (`OperationTrace`): then every call is clocked.
+        var tracing = false
+        var trace: OperationTraceBuffer?
     }
 
     /// Keys beyond this many are dropped all at once (a program that keeps changing shapes
@@ -87,6 +90,7 @@ final class SplitDecisions {
             index = known
         } else {
             if state.pointee.count >= Self.capacity {
+                state.pointee.trace?.close()
                 records.deinitialize(count: state.pointee.count)
                 state.pointee.count = 0
                 indices.removeAll(keepingCapacity: true)
@@ -130,7 +134,7 @@ final class SplitDecisions {
     /// Starts the clock of the call `begin` chose, if it is one to time.
     @inline(__always)
     func startClock() {
-        if state.pointee.timed { state.pointee.started = weave_ticks() }
+        if state.pointee.timed || state.pointee.tracing { state.pointee.started = weave_ticks() }
     }
 
     /// Stops the clock of the call in flight (first thing after its body), records its time
@@ -154,8 +158,31 @@ final class SplitDecisions {
         if let stall, completed {
             state.pointee.poolWaits.add(stall: stall, now: now)
         }
+        if state.pointee.tracing && completed {
+            traceCall(running, way: way, ended: now ?? weave_ticks(), waited: waited)
+        }
         state.pointee.running = -1
         return state.pointee.callerPreviousSlot
+    }
+
+    @inline(never)
+    private func traceCall(_ record: Int, way: SplitChooser.Way, ended: UInt64, waited: UInt64) {
+        let key = records[record].key
+        state.pointee.trace?.add(record: record, key: key.description, split: way == .split,
+                                 timedByChooser: state.pointee.timed, ticks: ended &- state.pointee.started,
+                                 waited: waited)
+    }
+
+    /// Starts a new trace of up to `capacity` calls.
+    func startTrace(capacity: Int) {
+        state.pointee.trace = OperationTraceBuffer(capacity: capacity)
+        state.pointee.tracing = true
+    }
+
+    /// The trace so far (empty when tracing never started).
+    func currentTrace() -> OperationTrace {
+        state.pointee.trace?.trace()
+            ?? OperationTrace(keys: [], calls: [], dropped: 0, ticksPerSecond: TickRate.perSecond)
     }
 
     /// What split calls of every key have lately lost waiting for stalled threads, per call.

@@ -44,6 +44,7 @@ struct AllBenchCommand: ParsableCommand {
         }
         arguments += ["--splitting", options.splitting.rawValue]
         if let rounds = options.rounds { arguments += ["--rounds", "\(rounds)"] }
+        if let trace = options.traceOperations { arguments += ["--trace-operations", trace] }
         return arguments
     }
 

@@ -62,7 +62,7 @@ struct BatchNormBenchCommand: BenchSubcommand {
         printTable(["shape", "threads", "fwd ms", "fwd GB/s", "fwd+bwd ms", "fwd+bwd GB/s",
                     "copy GB/s", "of copy (fwd / both)"], rows)
         report.addScaling(scaling)
-        report.recordActivity(of: pools, benchmark: "batchnorm")
+        try report.recordActivity(of: pools, benchmark: "batchnorm")
         print("For scale (issue 5, PyTorch 2.13 on this machine, 1 / 2 threads): (32,256,28,28) training "
               + "forward 15.1 / 9.5 ms; (64,64,56,56) forward+backward 86 ms on 1 thread.")
     }

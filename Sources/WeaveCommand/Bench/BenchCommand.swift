@@ -42,6 +42,15 @@ struct BenchOptions: ParsableArguments {
         discussion: "Every scaling speed-up is the median of the per-round ratios; more rounds narrow its confidence interval (5 give [min, max] at 93.75 %, 15 the 4th smallest to the 4th largest at 96.5 %)."))
     var rounds: Int?
 
+    @Option(help: ArgumentHelp(
+        "Also write every pool operation's way and time to this CSV file, a row per call (pools of 2 threads or more).",
+        discussion: "For explaining a scaling figure call by call: which way each call ran, how long it took, how long the caller waited for other threads, and whether the chooser learned from it. Tracing adds two clock reads per call; the choices are the same."))
+    var traceOperations: String?
+
+    /// Calls each pool's trace keeps (`--trace-operations`): 32 bytes each, reserved up front
+    /// so that growing the buffer never lands in a traced call.
+    static let traceCapacity = 1 << 19
+
     /// `--rounds`, or the benchmark's own count for `--quick` or a full run.
     func rounds(quick: Int, full: Int) -> Int { rounds ?? (self.quick ? quick : full) }
 
@@ -62,10 +71,14 @@ struct BenchOptions: ParsableArguments {
     }
 
     func pool(threads: Int) -> ThreadPool {
-        guard let cpus = pinWorkers?.values, !cpus.isEmpty else {
-            return ThreadPool(threads: threads, splitting: splitting.value)
+        let pool: ThreadPool
+        if let cpus = pinWorkers?.values, !cpus.isEmpty {
+            pool = ThreadPool(threads: threads, pinning: .cpus(cpus), splitting: splitting.value)
+        } else {
+            pool = ThreadPool(threads: threads, splitting: splitting.value)
         }
-        return ThreadPool(threads: threads, pinning: .cpus(cpus), splitting: splitting.value)
+        if traceOperations != nil && threads > 1 { pool.traceOperations(capacity: Self.traceCapacity) }
+        return pool
     }
 }
 

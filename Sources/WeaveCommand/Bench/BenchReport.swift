@@ -41,6 +41,8 @@ struct BenchReport: Codable, Sendable {
     /// What the CPUs did over the whole run: this process, the busy loop, other processes,
     /// steal (nil where /proc/stat cannot be read).
     var machineLoad: MachineLoad?
+    /// `--trace-operations`: the CSV file every pool's calls were written to.
+    var operationTrace: String?
 
     init(command: String) {
         self.command = command

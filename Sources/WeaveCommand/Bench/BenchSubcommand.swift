@@ -24,6 +24,10 @@ extension BenchSubcommand {
 /// `--contended`), prints the contention verdict, and writes `--json`.
 func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> Void) throws {
     var report = BenchReport(command: (["weave"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+    if let path = options.traceOperations {
+        try OperationTraceFile.create(at: path)
+        report.operationTrace = path
+    }
     let cpus = CoreToCoreLatency.defaultCPUs()
     if let cpus, let before = CoreToCoreLatency.measure(between: cpus) {
         report.cacheLineRoundTrip["before"] = before
@@ -62,6 +66,9 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
     if let path = options.json {
         try report.write(to: path)
         print("wrote \(path)")
+    }
+    if let path = report.operationTrace {
+        print("wrote \(path) (every pool operation of the pools of 2 threads or more)")
     }
 }
 

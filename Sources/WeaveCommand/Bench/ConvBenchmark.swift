@@ -74,7 +74,7 @@ struct ConvBenchCommand: BenchSubcommand {
         printTable(["layer", "batch", "threads", "algorithm", "fwd ms", "fwd GFLOP/s",
                     "fwd+bwd ms", "fwd+bwd GFLOP/s", "PyTorch fwd+bwd (speedup)"], rows)
         report.addScaling(scaling)
-        report.recordActivity(of: pools, benchmark: "conv")
+        try report.recordActivity(of: pools, benchmark: "conv")
     }
 
     /// Images per thread in the weak-scaling runs.

@@ -89,7 +89,7 @@ struct GEMMBenchCommand: BenchSubcommand {
             }
         }
         report.addScaling(scaling)
-        report.recordActivity(of: pools, benchmark: "gemm")
+        try report.recordActivity(of: pools, benchmark: "gemm")
         if compareKernels {
             print("\nMicro-kernels and blockings, 1 thread, GFLOP/s of thread CPU time (same bits):")
             let pool = ThreadPool(threads: 1)

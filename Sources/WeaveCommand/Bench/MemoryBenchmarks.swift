@@ -84,7 +84,7 @@ struct RandomBenchCommand: BenchSubcommand {
               + "copy on 16M floats")
         printTable(["threads", "random GB/s", "copy GB/s", "random / copy"], rows)
         report.addScaling(scaling)
-        report.recordActivity(of: pools, benchmark: "random")
+        try report.recordActivity(of: pools, benchmark: "random")
     }
 }
 
@@ -163,7 +163,7 @@ struct DropoutBenchCommand: BenchSubcommand {
         printTable(["threads", "fwd ms", "fwd GB/s", "fwd+bwd ms", "fwd+bwd GB/s", "copy GB/s",
                     "of copy (fwd / both)"], rows)
         report.addScaling(scaling)
-        report.recordActivity(of: pools, benchmark: "dropout")
+        try report.recordActivity(of: pools, benchmark: "dropout")
     }
 }
 

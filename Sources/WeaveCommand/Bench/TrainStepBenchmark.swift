@@ -72,7 +72,7 @@ struct TrainStepBenchCommand: BenchSubcommand {
               + "ISA \(isa): median [min–max]")
         printTable(["model", "batch", "threads", "ms per step", "images/s"], rows)
         report.addScaling(scaling)
-        report.recordActivity(of: counts.map { pools[$0]! }, benchmark: "train-step")
+        try report.recordActivity(of: counts.map { pools[$0]! }, benchmark: "train-step")
     }
 
     /// Seconds per training step of `preset` for each run (a batch size on a pool), the runs taking turns (`InterleavedTiming`).

@@ -34,8 +34,16 @@ struct PoolActivity: Codable, Sendable {
 
 extension BenchReport {
     /// Records the counters of `pools`, each used by `benchmark` only, since their creation.
-    mutating func recordActivity(of pools: [ThreadPool], benchmark: String) {
-        poolActivity += pools.filter { $0.threads > 1 }.map { PoolActivity(benchmark: benchmark, pool: $0) }
+    /// With `--trace-operations`, also appends their traced calls to the trace file.
+    mutating func recordActivity(of pools: [ThreadPool], benchmark: String) throws {
+        let traced = pools.filter { $0.threads > 1 }
+        poolActivity += traced.map { PoolActivity(benchmark: benchmark, pool: $0) }
+        if let path = operationTrace {
+            for pool in traced {
+                try OperationTraceFile.append(pool.operationTrace(), benchmark: benchmark, threads: pool.threads,
+                                              to: path)
+            }
+        }
     }
 }
 
