@@ -48,7 +48,8 @@ final class SplitDecisions {
         var callerPreviousSlot: UnsafeMutableRawPointer?
         /// What split calls of every key lose waiting for stalled threads.
         var poolWaits = PoolWaits()
-        /// Whether calls are traced (`OperationTrace`): then every call is clocked.
+        /// `trace != nil`, as a plain flag for the per-call test (`startClock`, `end`): every
+        /// call is clocked while tracing.
         var tracing = false
         var trace: OperationTraceBuffer?
     }
@@ -167,8 +168,8 @@ final class SplitDecisions {
 
     @inline(never)
     private func traceCall(_ record: Int, way: SplitChooser.Way, ended: UInt64, waited: UInt64) {
-        let key = records[record].key
-        state.pointee.trace?.add(record: record, key: key.description, split: way == .split,
+        // The description is built only for a key new to the trace (an autoclosure).
+        state.pointee.trace?.add(record: record, key: records[record].key.description, split: way == .split,
                                  timedByChooser: state.pointee.timed, ticks: ended &- state.pointee.started,
                                  waited: waited)
     }

@@ -102,8 +102,7 @@ func printScalingVerdict(_ report: BenchReport) {
             .map { point in "\(point.threads) threads \(speedupCell(point))"
                 + (table.slowerBeyondNoise.contains(point.threads) ? " beyond noise" : "")
                 + (point.sameProblem.map { same in
-                    "; on the same problem as the base count \(speedupCell(same.speedup, same.speedupInterval))"
-                        + (table.slowerOnSameProblemBeyondNoise.contains(point.threads) ? " beyond noise" : "")
+                    "; on the same problem as the base count \(table.sameProblemCell(point) ?? "")"
                         + ", the base's cost per unit of work grew \(intervalBound(same.costGrowth))×"
                 } ?? "") }
         print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")

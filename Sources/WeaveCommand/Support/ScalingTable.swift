@@ -170,6 +170,15 @@ struct ScalingTable: Codable, Sendable {
 
     /// The base's time over the A/A control's, when the sweep ran the base count twice.
     var controlRatio: Double? { control?.speedup }
+
+    /// "0.99× [0.97–1.01]", with " (beyond noise)" when flagged: `point` against the base count
+    /// on its own problem; nil without a same-problem reference.
+    func sameProblemCell(_ point: Point) -> String? {
+        point.sameProblem.map { same in
+            speedupCell(same.speedup, same.speedupInterval)
+                + (slowerOnSameProblemBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")
+        }
+    }
 }
 
 /// Collects per-thread-count time samples of several operations as a benchmark's loops produce
@@ -264,9 +273,7 @@ func printScalingTables(_ tables: [ScalingTable]) {
                            + (table.slowerBeyondNoise.contains(point.threads) ? " (beyond noise)" : "")]
                 if sameProblem {
                     row += point.sameProblem.map { same in
-                        [speedupCell(same.speedup, same.speedupInterval)
-                         + (table.slowerOnSameProblemBeyondNoise.contains(point.threads) ? " (beyond noise)" : ""),
-                         intervalBound(same.costGrowth) + "×"]
+                        [table.sameProblemCell(point) ?? "–", intervalBound(same.costGrowth) + "×"]
                     } ?? ["–", "–"]
                 }
                 rows.append(row)
