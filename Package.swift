@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "WeaveCommand",
             dependencies: [
-                "Weave", "CKernels", "CPlatform",
+                "Weave", "ParallelRuntime", "CKernels", "CPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -11,7 +11,7 @@ struct WeaveCommand: ParsableCommand {
             (force a kernel variant), WEAVE_NUMA=off (disable libnuma).
             """,
         subcommands: [InfoCommand.self, TrainCommand.self, ReproCommand.self, BenchCommand.self,
-                      NUMACheckCommand.self])
+                      NUMACheckCommand.self, TraceReplayCommand.self])
 
     static func main() {
         weave_stdout_line_buffered()

@@ -72,50 +72,40 @@ struct BenchCommandTests {
         #expect(json["operationTrace"] as? String == path)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.first == OperationTraceFile.header)
-        let rows = lines.dropFirst().map(Self.csvFields)
-        #expect(!rows.isEmpty && rows.allSatisfy { $0.count == 8 && $0[0] == "batchnorm" && $0[1] == "2" })
+        let rows = try lines.dropFirst().map(OperationTraceFile.fields)
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.count == 9 && $0[0] == "batchnorm" && $0[1] == "2" })
         #expect(rows.enumerated().allSatisfy { Int($1[3]) == $0 })
         #expect(rows.allSatisfy { ($0[4] == "split" || $0[4] == "inline") && (Double($0[6]) ?? 0) > 0 })
+        // Calls start after the one before has ended.
+        let starts = rows.map { Double($0[8]) ?? -1 }, ends = rows.map { (Double($0[8]) ?? 0) + (Double($0[6]) ?? 0) }
+        #expect(starts.first == 0 && zip(ends, starts.dropFirst()).allSatisfy { $0 <= $1 + 0.002 })
         let activity = try #require((json["poolActivity"] as? [[String: Any]])?.first)
         #expect(rows.count == (activity["operationsSplit"] as? Int ?? -1) + (activity["operationsInline"] as? Int ?? -1))
         #expect(Set(rows.map { $0[2] }) == ["bench batchnorm forward [16, 6, 10, 10]",
                                             "bench batchnorm both [16, 6, 10, 10]"])
     }
 
-    /// One CSV line's fields, quotes removed ("" inside quotes is a quote).
-    static func csvFields(_ line: String) -> [String] {
-        var fields: [String] = [], field = "", quoted = false
-        var characters = Array(line)[...]
-        while let character = characters.popFirst() {
-            switch character {
-            case "\"" where quoted && characters.first == "\"":
-                field.append("\"")
-                characters.removeFirst()
-            case "\"":
-                quoted.toggle()
-            case "," where !quoted:
-                fields.append(field)
-                field = ""
-            default:
-                field.append(character)
-            }
-        }
-        return fields + [field]
-    }
-
     @Test("A full trace says how many calls it dropped")
-    func traceRows() {
+    func traceRows() throws {
         let trace = OperationTrace(keys: ["k \"q\""], calls: [.init(key: 0, split: true, timedByChooser: false,
-                                                                    ticks: 3_000, waitedTicks: 1_500)],
+                                                                    ticks: 3_000, waitedTicks: 1_500,
+                                                                    startedTicks: 10_000),
+                                                              .init(key: 0, split: false, timedByChooser: true,
+                                                                    ticks: 4_000, waitedTicks: 0,
+                                                                    startedTicks: 15_000)],
                                    dropped: 7, ticksPerSecond: 1e9)
         let rows = OperationTraceFile.rows(trace, benchmark: "b", threads: 2)
-        #expect(rows == ["\"b\",2,\"k \"\"q\"\"\",0,split,0,3.000,1.500", "\"b\",2,\"\",7,dropped,,,"])
-        #expect(Self.csvFields(rows[0]) == ["b", "2", "k \"q\"", "0", "split", "0", "3.000", "1.500"])
+        #expect(rows == ["\"b\",2,\"k \"\"q\"\"\",0,split,0,3.000,1.500,0.000",
+                         "\"b\",2,\"k \"\"q\"\"\",1,inline,1,4.000,0.000,5.000",
+                         "\"b\",2,\"\",7,dropped,,,,"])
+        #expect(try OperationTraceFile.fields(rows[0]) == ["b", "2", "k \"q\"", "0", "split", "0", "3.000", "1.500", "0.000"])
     }
 
-    @Test("--splitting takes never, always and when-faster, and nothing else")
+    @Test("--splitting takes never, always, when-faster and alternating, and nothing else")
     func splittingValues() throws {
         #expect(try BatchNormBenchCommand.parse(["--splitting", "never"]).options.pool(threads: 2).splitting == .never)
+        #expect(try BatchNormBenchCommand.parse(["--splitting", "alternating"]).options.pool(threads: 2).splitting
+                == .alternating)
         #expect(try BatchNormBenchCommand.parse(["--splitting", "always"]).options.pool(threads: 2).splitting == .always)
         #expect(try BatchNormBenchCommand.parse([]).options.pool(threads: 2).splitting == .whenFaster)
         #expect(throws: (any Error).self) { try BatchNormBenchCommand.parse(["--splitting", "sometimes"]) }

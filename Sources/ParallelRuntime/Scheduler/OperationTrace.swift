@@ -19,13 +19,18 @@ public struct OperationTrace: Sendable {
         public var ticks: UInt64
         /// How long the calling thread waited for other threads during the call (split calls).
         public var waitedTicks: UInt64
+        /// When the call started, in `weave_ticks`: the time between calls, which the pool's
+        /// memory of waits fades with (`PoolWaits`), is part of what a replay needs.
+        public var startedTicks: UInt64
 
-        public init(key: Int, split: Bool, timedByChooser: Bool, ticks: UInt64, waitedTicks: UInt64) {
+        public init(key: Int, split: Bool, timedByChooser: Bool, ticks: UInt64, waitedTicks: UInt64,
+                    startedTicks: UInt64 = 0) {
             self.key = key
             self.split = split
             self.timedByChooser = timedByChooser
             self.ticks = ticks
             self.waitedTicks = waitedTicks
+            self.startedTicks = startedTicks
         }
     }
 
@@ -63,7 +68,7 @@ struct OperationTraceBuffer {
     }
 
     mutating func add(record: Int, key: @autoclosure () -> String, split: Bool, timedByChooser: Bool,
-                      ticks: UInt64, waited: UInt64) {
+                      started: UInt64, ticks: UInt64, waited: UInt64) {
         guard !closed, calls.count < capacity else {
             dropped += 1
             return
@@ -77,7 +82,7 @@ struct OperationTraceBuffer {
             keyIndices[record] = index
         }
         calls.append(OperationTrace.Call(key: index, split: split, timedByChooser: timedByChooser,
-                                         ticks: ticks, waitedTicks: waited))
+                                         ticks: ticks, waitedTicks: waited, startedTicks: started))
     }
 
     /// The key table was reset: later calls are counted as dropped.

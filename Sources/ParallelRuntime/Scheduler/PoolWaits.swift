@@ -18,10 +18,11 @@ import Glibc
 /// 90 µs ones), so a pool-wide figure over-prices some keys, and a key's own calls without a
 /// wait must be able to outweigh it.
 ///
-/// The figure is a ratio of two sums that fade with wall-clock time (half-life `halfLife`):
+/// The figure is a ratio of two sums that fade with wall-clock time (a half-life of 1 s):
 /// each split call's wait beyond its usual wait, capped at `cap`, over the split calls plus
-/// `prior` calls assumed stall-free. Under steady contention the sums hold thousands of calls
-/// and the ratio is the mean (5.5 µs in that run); one hold-up of the host in a quiet run
+/// `prior` calls assumed stall-free (4096; both figures are `SplitTuning`'s). Under steady
+/// contention the sums hold thousands of calls and the ratio is the mean (5.5 µs in that
+/// run); one hold-up of the host in a quiet run
 /// counts `cap / prior` per call at most (1 µs), and fades. When every small key has gone
 /// inline, their trials alone feed it; within seconds the prior takes over, and they try
 /// splitting again.
@@ -29,10 +30,9 @@ struct PoolWaits {
     /// The longest a wait counts, in seconds: a tick of the busy process, the wait seen under
     /// contention here; a 16 ms hold-up of the host counts as 4 ms.
     static let cap = 0.004
-    static let prior = 4096.0
-    /// Seconds over which the evidence halves.
-    static let halfLife = 1.0
-    /// The sums are faded at most once per `halfLife / fadeSteps` (an `exp2` per call would
+    /// Stall-free calls assumed (`SplitTuning.poolPrior`, 4096 in every pool).
+    private let prior: Double
+    /// The sums are faded at most once per half-life / `fadeSteps` (an `exp2` per call would
     /// cost more than the rest of the bookkeeping).
     static let fadeSteps = 64.0
 
@@ -45,9 +45,11 @@ struct PoolWaits {
     /// The average wait per split call, in ticks: `waits / (calls + prior)`.
     private(set) var perCall: UInt64 = 0
 
-    init(ticksPerSecond: Double = TickRate.perSecond) {
+    /// `tuning.poolHalfLife` is the seconds over which the evidence halves (1 in every pool).
+    init(ticksPerSecond: Double = TickRate.perSecond, tuning: SplitTuning = .standard) {
+        prior = tuning.poolPrior
         capTicks = Self.cap * ticksPerSecond
-        halfLifeTicks = Self.halfLife * ticksPerSecond
+        halfLifeTicks = tuning.poolHalfLife * ticksPerSecond
         fadeInterval = UInt64(halfLifeTicks / Self.fadeSteps)
     }
 
@@ -60,7 +62,7 @@ struct PoolWaits {
         }
         waits += min(Double(stall), capTicks)
         calls += 1
-        perCall = UInt64(waits / (calls + Self.prior))
+        perCall = UInt64(waits / (calls + prior))
     }
 
     private mutating func fade(now: UInt64) {

@@ -62,11 +62,11 @@ struct SplitChooser {
     static let driftBand = 0.10
     static let sampledCalls = 4
 
-    private var split = RecentTimes()
-    private var inline = RecentTimes()
+    private var split: RecentTimes
+    private var inline: RecentTimes
     /// Calls made the other way from the call before: what a trial costs beyond its ways'
     /// steady times.
-    private var switched = RecentTimes()
+    private var switched: RecentTimes
     private var previous: Way?
     /// The way calls take outside trials (nil until learning is over).
     private var current: Way?
@@ -84,6 +84,12 @@ struct SplitChooser {
     private(set) var timesCall = true
     /// The pool-wide wait per split call `choose` was last given.
     private var poolWait: UInt64 = 0
+
+    init(tuning: SplitTuning = .standard) {
+        split = RecentTimes(tuning: tuning)
+        inline = RecentTimes(tuning: tuning)
+        switched = RecentTimes(tuning: tuning)
+    }
 
     /// The way for the next call; sets `timesCall`. `poolWait` is what a split call of any key
     /// has lately lost waiting for stalled threads, on average (`PoolWaits`): it stands in for
@@ -320,13 +326,20 @@ struct RecentTimes {
     private(set) var waitTail: UInt64 = 0
     /// Calls that fed `waitTail`, up to `waitCalls`, counting `waitPrior` calls without a stall
     /// before the first.
-    private var waitSamples: UInt64 = RecentTimes.waitPrior
-    static let waitCalls: UInt64 = 2048
+    private var waitSamples: UInt64
+    /// `SplitTuning.waitCalls` and `waitPrior` (2048 and 512 in every pool).
+    private let waitCalls: UInt64
+    private let waitPrior: UInt64
     /// The most a wait counts, in medians: far above the stalls of a preempted worker on small
     /// ops (~360 medians on average, 1600 at most, on a 2.5 µs SGEMM), but one 16 ms hold-up
     /// of the host, met once in an uncontended run, no longer shuts out a way 1.7× as fast.
     static let waitCap: UInt64 = 512
-    static let waitPrior: UInt64 = 512
+
+    init(tuning: SplitTuning = .standard) {
+        waitCalls = tuning.waitCalls
+        waitPrior = tuning.waitPrior
+        waitSamples = tuning.waitPrior
+    }
 
     /// Wears the tails away as if `calls` calls had passed without a sample of this way.
     mutating func age(calls: Int) {
@@ -343,7 +356,7 @@ struct RecentTimes {
     /// evidence until it has some (a quarter of the weight once it has `waitCalls` samples).
     @inline(__always)
     func cost(poolWait: UInt64) -> UInt64 {
-        cost &+ (poolWait == 0 ? 0 : poolWait &* Self.waitPrior / waitSamples)
+        cost &+ (poolWait == 0 ? 0 : poolWait &* waitPrior / waitSamples)
     }
 
     /// Adds the wait of a call not timed: what it waited beyond a median is a stall (a call
@@ -362,7 +375,7 @@ struct RecentTimes {
         let waitStall = min(uncapped, Self.waitCap * median)
         // A running mean (after `waitPrior` stall-free calls assumed) until there are
         // `waitCalls` samples, a moving average after.
-        waitSamples = min(waitSamples + 1, Self.waitCalls)
+        waitSamples = min(waitSamples + 1, waitCalls)
         waitTail = waitTail - (waitTail + waitSamples - 1) / waitSamples + waitStall / waitSamples
     }
 

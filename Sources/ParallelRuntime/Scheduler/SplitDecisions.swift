@@ -106,18 +106,23 @@ final class SplitDecisions {
         return index
     }
 
-    /// Chooses the way of a call of `key` (inline without asking the chooser unless
-    /// `choosing`) and counts it; `previousSlot` is handed back by `end`. Call `startClock`
+    /// Chooses the way of a call of `key` (asking the chooser only with `.whenFaster`
+    /// splitting) and counts it; `previousSlot` is handed back by `end`. Call `startClock`
     /// last thing before the body.
     func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?,
-               choosing: Bool = true) -> SplitChooser.Way {
+               splitting: ThreadPool.Splitting = .whenFaster) -> SplitChooser.Way {
         let index = index(of: key)
         let record = records + index
         let way: SplitChooser.Way
-        if choosing {
+        switch splitting {
+        case .whenFaster:
             way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall)
             state.pointee.timed = record.pointee.chooser.timesCall
-        } else {
+        case .alternating:
+            let calls = record.pointee.callsSplit &+ record.pointee.callsInline
+            way = (calls / ThreadPool.alternatingRun) % 2 == 0 ? .split : .inline
+            state.pointee.timed = false
+        case .never, .always:
             way = .inline
             state.pointee.timed = false
         }
@@ -170,7 +175,8 @@ final class SplitDecisions {
     private func traceCall(_ record: Int, way: SplitChooser.Way, ended: UInt64, waited: UInt64) {
         // The description is built only for a key new to the trace (an autoclosure).
         state.pointee.trace?.add(record: record, key: records[record].key.description, split: way == .split,
-                                 timedByChooser: state.pointee.timed, ticks: ended &- state.pointee.started,
+                                 timedByChooser: state.pointee.timed, started: state.pointee.started,
+                                 ticks: ended &- state.pointee.started,
                                  waited: waited)
     }
 

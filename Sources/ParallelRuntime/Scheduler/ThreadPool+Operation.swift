@@ -15,7 +15,18 @@ extension ThreadPool {
         /// A control for scaling studies: `.whenFaster` against `.never` is what the choices
         /// gain or lose; `.never` against a pool of one thread is the per-call overhead.
         case never
+        /// Run each key's calls split and inline in turn, `alternatingRun` calls each way,
+        /// without choosing. Not for speed: a trace of such a run (`traceOperations`) has
+        /// thousands of calls of each way for every key, so a replay (`weave trace-replay`)
+        /// prices either way on the calls it measured, not on the few trial calls of a way the
+        /// chooser avoided (whose rare stalls a replay would otherwise never see).
+        case alternating
     }
+
+    /// Calls each way in a row with `.alternating` splitting: long enough that the calls which
+    /// switch (a parked worker woken, data in the other cache) are few, short enough that both
+    /// ways see every phase of the host.
+    public static let alternatingRun = 64
 
     /// Runs one operation — typically a training step, or any run of kernels that hand data to
     /// each other — either split across the pool as usual or with every `parallelFor`, `join`
@@ -53,7 +64,7 @@ extension ThreadPool {
     func beginOperation(_ key: OperationKey) -> Bool {
         if threads == 1 || splitting == .always || core.isOwnThread() { return false }
         let previous = core.enterAsCaller()
-        let way = decisions.begin(key, restoringAfterwards: previous, choosing: splitting == .whenFaster)
+        let way = decisions.begin(key, restoringAfterwards: previous, splitting: splitting)
         core.callerSlot.runsInline = way == .inline
         // A split call counts how long the caller waits for other threads (`SplitChooser`).
         core.callerSlot.measuresWaits = way == .split

@@ -33,8 +33,8 @@ struct BenchOptions: ParsableArguments {
     var pinWorkers: CommaSeparated<Int>?
 
     @Option(help: ArgumentHelp(
-        "when-faster, always or never: whether a timed call runs split or on the calling thread alone (default: when-faster).",
-        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves; never runs every call inline through the same per-call path, a control: when-faster against never is what the pool's choices gain or lose."))
+        "when-faster, always, never or alternating: whether a timed call runs split or on the calling thread alone (default: when-faster).",
+        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves; never runs every call inline through the same per-call path, a control: when-faster against never is what the pool's choices gain or lose. alternating runs each key 64 calls split, then 64 inline, and so on: with --trace-operations, a trace that prices both ways for weave trace-replay (its speed-ups mean nothing)."))
     var splitting: SplittingOption = .whenFaster
 
     @Option(help: ArgumentHelp(
@@ -87,12 +87,14 @@ enum SplittingOption: String, ExpressibleByArgument, CaseIterable, Sendable {
     case always
     case whenFaster = "when-faster"
     case never
+    case alternating
 
     var value: ThreadPool.Splitting {
         switch self {
         case .always: .always
         case .whenFaster: .whenFaster
         case .never: .never
+        case .alternating: .alternating
         }
     }
 }

@@ -53,4 +53,23 @@ struct OperationTraceTests {
         #expect(trace.keys == ["test.trace outer"] && trace.calls.count == 1)
         #expect(trace.calls[0].split == false)
     }
+
+    @Test("Alternating splitting runs each key 64 calls split, then 64 inline, and so on, whatever the times")
+    func alternatingRuns() {
+        let pool = ThreadPool(threads: 2, splitting: .alternating)
+        pool.traceOperations(capacity: 1_000)
+        let keys = [OperationKey("test.trace alternate a"), OperationKey("test.trace alternate b")]
+        for call in 0..<300 {
+            // Key b gets a call only every third time, so its runs are its own.
+            let key = call % 3 == 0 ? keys[1] : keys[0]
+            pool.operation(key) { pool.parallelFor(0..<64, grain: 8) { _ in } }
+        }
+        let trace = pool.operationTrace()
+        #expect(trace.calls.count == 300 && trace.calls.allSatisfy { !$0.timedByChooser })
+        for key in trace.keys.indices {
+            let ways = trace.calls.filter { $0.key == key }.map(\.split)
+            #expect(ways.enumerated().allSatisfy { $1 == (($0 / ThreadPool.alternatingRun) % 2 == 0) })
+        }
+        #expect(pool.operationCounts.split > 0 && pool.operationCounts.inline > 0)
+    }
 }
