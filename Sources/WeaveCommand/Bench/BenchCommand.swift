@@ -34,7 +34,7 @@ struct BenchOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "when-faster, always, never or alternating: whether a timed call runs split or on the calling thread alone (default: when-faster).",
-        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves; never runs every call inline through the same per-call path, a control: when-faster against never is what the pool's choices gain or lose. alternating runs each key 64 calls split, then 64 inline, and so on: with --trace-operations, a trace that prices both ways for weave trace-replay (its speed-ups mean nothing)."))
+        discussion: "Each timed call is one pool operation. when-faster runs it split or inline, whichever has measured faster lately, as training does; always splits every call, for the scaling of the parallel kernels themselves; never runs every call inline through the same per-call path, a control: when-faster against never is what the pool's choices gain or lose. alternating runs each key 64 calls split, then 64 inline, and so on: with --trace-operations, a trace that prices both ways for weave trace-replay (its speed-ups mean nothing; with a worker on a busy CPU its split calls wait less than in a steady run, Scheduler/README.md)."))
     var splitting: SplittingOption = .whenFaster
 
     @Option(help: ArgumentHelp(
