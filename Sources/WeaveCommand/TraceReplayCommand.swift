@@ -14,7 +14,13 @@ struct TraceReplayCommand: ParsableCommand {
             Sources/ParallelRuntime/Scheduler/OperationReplay.swift). Figures are a key's calls \
             over the same calls all made the way that was better on average ("/ best"): the \
             geometric mean over keys, the sum over keys ("weighted": what a run's time shows) \
-            and the worst key. A way the trace took on few calls of a key is priced on those             few, which may miss its rare stalls: keys with fewer than 200 traced calls of a way             are counted as "thin". Traces of --splitting alternating price both ways of every             key. Every combination of the listed values is replayed, on every             file; "all pools" sums up every key of every file.
+            and the worst key. A way the trace took on few calls of a key is priced on those \
+            few, which may miss its rare stalls: keys with fewer than 200 traced calls of a way \
+            are counted as "thin". Traces of --splitting alternating price both ways of every \
+            key, but under contention they under-price split's waits. Where the way chosen \
+            changes the stalls (a worker on a busy CPU), check a replay's verdict in the \
+            benchmark (Sources/ParallelRuntime/Scheduler/README.md). Every combination of the \
+            listed values is replayed, on every file; "all pools" sums up every key of every file.
             """)
 
     @Argument(help: "CSV files written by weave bench --trace-operations.")
