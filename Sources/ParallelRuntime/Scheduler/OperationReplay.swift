@@ -11,9 +11,9 @@
 /// trace's call of that way at rank ⌊n · count / N⌋ of its calls, in order. Each traced call of
 /// a way is then drawn as often as any other when the replay takes that way throughout, so
 /// its stalls count at their traced frequency, and a replay that takes a way for a phase of the
-/// run draws from that phase. Calls made the other way from the call before (and each key's
-/// first) are drawn from the traced calls that did the same, so trials pay a switch's cost;
-/// steady calls from steady ones. The pool's clock (for `PoolWaits`' fading) is the traced
+/// run draws from that phase. Calls are drawn from traced calls at the same stage after a
+/// switch of way: the switch itself (and each key's first call), the calls still warming up
+/// after it (`SplitChooser.trialWarmup`), or steady calls; so trials pay what they cost. The pool's clock (for `PoolWaits`' fading) is the traced
 /// call's start plus the drawn time.
 ///
 /// A replay is chaotic: one call drawn differently early on (a stall in a trial, say) can send
@@ -49,38 +49,46 @@ package enum OperationReplay {
         package var tracedOverBest: Double { bestFixedTicks > 0 ? tracedTicks / bestFixedTicks : 1 }
     }
 
+    /// A call's stage after the last switch of way: 0 for the switch (and a key's first call),
+    /// 1 while warming up, 2 once steady.
+    static func stage(callsSinceSwitch: Int) -> Int {
+        callsSinceSwitch == 0 ? 0 : (callsSinceSwitch < SplitChooser.trialWarmup ? 1 : 2)
+    }
+
     /// The traced calls of one key, split into what the replay draws from.
     struct Draws {
-        /// By way (split first) and then whether the call switched ways: (ticks, waited).
-        var times: [[[(ticks: UInt64, waited: UInt64)]]] = Array(repeating: Array(repeating: [], count: 2), count: 2)
+        /// By way (split first) and then stage (`stage`): (ticks, waited).
+        var times: [[[(ticks: UInt64, waited: UInt64)]]] = Array(repeating: Array(repeating: [], count: 3), count: 2)
         var calls = 0
         var tracedSplit = 0
         var tracedTicks = 0.0
         var previous: Bool?
+        var callsSinceSwitch = 0
 
         mutating func add(_ call: OperationTrace.Call) {
-            let switched = previous != call.split
-            times[call.split ? 0 : 1][switched ? 1 : 0].append((call.ticks, call.waitedTicks))
+            callsSinceSwitch = previous == call.split ? callsSinceSwitch + 1 : 0
+            let stage = OperationReplay.stage(callsSinceSwitch: callsSinceSwitch)
+            times[call.split ? 0 : 1][stage].append((call.ticks, call.waitedTicks))
             previous = call.split
             calls += 1
             tracedSplit += call.split ? 1 : 0
             tracedTicks += Double(call.ticks)
         }
 
-        /// The n-th call's draw the way `split`, preferring calls that switched as it did.
-        func draw(split: Bool, switched: Bool, call n: Int, offset: Int = 0) -> (ticks: UInt64, waited: UInt64)? {
+        /// The n-th call's draw the way `split` at `stage`, from the nearest stage with calls
+        /// when that one has none.
+        func draw(split: Bool, stage: Int, call n: Int, offset: Int = 0) -> (ticks: UInt64, waited: UInt64)? {
             let way = times[split ? 0 : 1]
-            let list = way[switched ? 1 : 0].isEmpty ? way[switched ? 0 : 1] : way[switched ? 1 : 0]
-            guard !list.isEmpty else { return nil }
+            let order = [[0, 1, 2], [1, 2, 0], [2, 1, 0]][stage]
+            guard let list = order.lazy.map({ way[$0] }).first(where: { !$0.isEmpty }) else { return nil }
             return list[(n * list.count / calls + offset) % list.count]
         }
 
-        /// `calls` times the lower of the ways' mean steady times (all their times when a way
-        /// has no steady call).
+        /// `calls` times the lower of the ways' mean steady times (the nearest stage's when a
+        /// way has no steady call).
         var bestFixedTicks: Double {
             let means = times.compactMap { way -> Double? in
-                let list = way[0].isEmpty ? way[1] : way[0]
-                guard !list.isEmpty else { return nil }
+                guard let list = [2, 1, 0].lazy.map({ way[$0] }).first(where: { !$0.isEmpty }) else { return nil }
                 return list.reduce(0.0) { $0 + Double($1.ticks) } / Double(list.count)
             }
             return Double(calls) * (means.min() ?? 0)
@@ -120,6 +128,7 @@ package enum OperationReplay {
         var poolWaits = PoolWaits(ticksPerSecond: trace.ticksPerSecond, tuning: tuning)
         var seen = Array(repeating: 0, count: trace.keys.count)
         var previous = [Bool?](repeating: nil, count: trace.keys.count)
+        var callsSinceSwitch = Array(repeating: 0, count: trace.keys.count)
         var results = trace.keys.indices.map { index in
             KeyResult(key: trace.keys[index], calls: draws[index].calls, tracedSplit: draws[index].tracedSplit,
                       replayedSplit: 0, tracedTicks: draws[index].tracedTicks, replayedTicks: 0,
@@ -129,9 +138,10 @@ package enum OperationReplay {
             let key = call.key
             let split = choosers[key].choose(poolWait: poolWaits.perCall) == .split
             let way: SplitChooser.Way = split ? .split : .inline
-            let switched = previous[key] != split
+            callsSinceSwitch[key] = previous[key] == split ? callsSinceSwitch[key] + 1 : 0
+            let stage = Self.stage(callsSinceSwitch: callsSinceSwitch[key])
             let drawn: (ticks: UInt64, waited: UInt64)
-            if let priced = draws[key].draw(split: split, switched: switched, call: seen[key], offset: offset) {
+            if let priced = draws[key].draw(split: split, stage: stage, call: seen[key], offset: offset) {
                 drawn = priced
             } else {
                 drawn = (call.ticks, split ? call.waitedTicks : 0)

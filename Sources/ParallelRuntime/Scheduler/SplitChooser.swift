@@ -10,14 +10,14 @@ import Glibc
 /// 30 µs on 2 threads against 22 µs on one. Another process holding a core does the same.
 ///
 /// Policy:
-/// - The first call is a warm-up (split, not timed). Then `trialLength` calls split and
-///   `trialLength` inline. The other way from the one learning picked is tried once more
+/// - The first call is a warm-up (split, not timed). Then `minimumSamples + 1` calls split
+///   and as many inline. The other way from the one learning picked is tried once more
 ///   `confirmationInterval` calls later, whatever the budget.
 /// - After that every call takes the way with the lower cost (`RecentTimes.cost`: the median
 ///   of its last `window` times plus its tail of stalls; the other way must be `margin` faster
-///   to take over, split `splitMargin`: a tie goes to one thread). The other way is tried again for
-///   `trialLength` calls in a row, once every `interval` calls: an interval that keeps those
-///   trials near `explorationBudget` of the time, switches included (a way twice as slow is
+///   to take over, split `splitMargin`: a tie goes to one thread). The other way is tried again
+///   for `trialLength` calls in a row, once every `interval` calls: an interval that keeps
+///   those trials near `explorationBudget` of the time, switches included (a way twice as slow is
 ///   tried every 300 calls), but at least `shortestInterval`: two ways within noise of each
 ///   other would otherwise be tried every few calls.
 /// - A trial that loses doubles the shortest interval (up to `longestInterval`), and a change
@@ -27,6 +27,14 @@ import Glibc
 ///   every 64 calls cost a 0.1 ms SGEMM 1–2%. When nothing changes, trials thin out to one
 ///   every `longestInterval` calls; when the steady way's time moves (the vCPUs moved, a
 ///   competitor came or went), they come back at once.
+/// - A trial's first `trialWarmup` calls are not timed as the way's own (the first is timed as
+///   a switch, below): after a long run of one way, the other's calls are slow for a few calls.
+///   Traced (session 16), split calls 1–3 after 60 or more inline calls took 1.10–1.68× the
+///   steady split time on average, calls 4–5 1.04–1.20×, from the 6th on 1.00–1.10×; inline
+///   calls 1–3 after split, 1.03–1.12×. Trials of 4 calls timed calls 1–3, so they priced the
+///   other way up by that much on top of its margin: uncontended, SGEMM 256×48·(24×48)ᵀ split
+///   at 2.8 µs against inline at 3.9, but after one spell inline every trial measured split at
+///   4.0, and the key stayed inline for the last 4000 of its 20 500 calls.
 /// - A call made the other way from the call before it is not timed. Switching has a cost
 ///   of its own that neither steady state pays: after a run of inline calls the workers have
 ///   parked (a futex wake-up, tens of µs in a VM) and the data sits in the caller's cache;
@@ -34,8 +42,8 @@ import Glibc
 ///   look slower than it is in a run of split calls.
 ///
 /// - Steady calls are timed one in `sampledCalls` (`timesCall`): two clock reads and the
-///   bookkeeping were a third of an empty operation. Calls while learning, trial calls and
-///   the call that switches back after a trial are always timed; a drift of the steady way
+///   bookkeeping were a third of an empty operation. Calls while learning, trial calls (but a
+///   trial's warm-up) and the call that switches back after a trial are always timed; a drift of the steady way
 ///   shows in its median within `sampledCalls · 3` calls instead of 3.
 ///
 /// Results never depend on the way: the tiles are the same.
@@ -50,7 +58,10 @@ struct SplitChooser {
     static let confirmationInterval = 8
     static let window = 5
     static let minimumSamples = 3
-    static let trialLength = 4
+    /// Calls of the other way in a trial, the switch included (4 before session 16), of which
+    /// the first `trialWarmup` are not timed as the way's own (see above).
+    static let trialLength = 8
+    static let trialWarmup = 4
     static let explorationBudget = 0.01
     static let shortestInterval = 64
     static let margin = 0.03
@@ -127,6 +138,8 @@ struct SplitChooser {
         current = best
         let other = opposite(best)
         if trialCallsLeft > 0 {
+            // The trial's calls after the switch that are still warming up are not timed.
+            if Self.trialLength - trialCallsLeft < Self.trialWarmup { timesCall = false }
             trialCallsLeft -= 1
             if trialCallsLeft == 0 {
                 // The trial's last call: it did not win (a win ends the trial above).

@@ -87,10 +87,10 @@ extension ThreadPool {
 
     /// Calls of one operation key before `operation(_:_:)` has timed both ways, confirmed its
     /// choice and settled on one: a benchmark warms up with at least this many calls. That is
-    /// 20: the warm-up and learning (2·4), the steady calls up to the confirmation trial (it
-    /// starts on the 8th after learning), the trial's other 3 calls and the call back.
+    /// 24: the warm-up and learning (2·4), the steady calls up to the confirmation trial (it
+    /// starts on the 8th after learning), the trial's other 7 calls and the call back.
     public static var operationLearningCalls: Int {
-        2 * SplitChooser.trialLength + SplitChooser.confirmationInterval + SplitChooser.trialLength
+        2 * (SplitChooser.minimumSamples + 1) + SplitChooser.confirmationInterval + SplitChooser.trialLength
     }
 
     /// How many operations ran split and how many inline, since the pool started.

@@ -5,25 +5,33 @@ import Testing
 struct OperationReplayTests {
     typealias Call = OperationTrace.Call
 
-    @Test("A replayed call draws its way's traced call at its rank in the run, steady from steady and switched from switched")
+    @Test("A replayed call draws its way's traced call at its rank in the run, at the same stage after a switch")
     func drawsByRank() throws {
         var draws = OperationReplay.Draws()
-        // split 10 (first: switched), 20, 30; inline 100 (switched), 200; split 40 (switched).
-        for (split, ticks) in [(true, 10), (true, 20), (true, 30), (false, 100), (false, 200), (true, 40)] {
-            draws.add(Call(key: 0, split: split, timedByChooser: true, ticks: UInt64(ticks), waitedTicks: 0))
+        // Split: the first call (a switch) 10, warming up 11 12 13, steady 20 30; inline: a
+        // switch 100, warming up 101; split again: a switch 40.
+        let calls: [(Bool, UInt64)] = [(true, 10), (true, 11), (true, 12), (true, 13), (true, 20), (true, 30),
+                                       (false, 100), (false, 101), (true, 40)]
+        for (split, ticks) in calls {
+            draws.add(Call(key: 0, split: split, timedByChooser: true, ticks: ticks, waitedTicks: 0))
         }
-        // Steady split calls are 20 and 30: the first half of the run draws 20, the second 30.
-        #expect((0..<6).map { draws.draw(split: true, switched: false, call: $0)?.ticks } == [20, 20, 20, 30, 30, 30])
-        #expect((0..<6).map { draws.draw(split: true, switched: true, call: $0)?.ticks } == [10, 10, 10, 40, 40, 40])
-        #expect(draws.draw(split: false, switched: true, call: 5)?.ticks == 100)
-        #expect(draws.draw(split: false, switched: false, call: 0)?.ticks == 200)
-        // Always the way better by steady mean: 6 calls of 25.
-        #expect(draws.bestFixedTicks == 150)
+        #expect((0...3).map(OperationReplay.stage) == [0, 1, 1, 1] && OperationReplay.stage(callsSinceSwitch: 4) == 2)
+        // Steady split calls are 20 and 30: the first half of the run (9 calls) draws 20.
+        #expect((0..<9).map { draws.draw(split: true, stage: 2, call: $0)?.ticks } == [20, 20, 20, 20, 20, 30, 30, 30, 30])
+        #expect((0..<9).map { draws.draw(split: true, stage: 0, call: $0)?.ticks } == [10, 10, 10, 10, 10, 40, 40, 40, 40])
+        #expect(draws.draw(split: true, stage: 1, call: 0)?.ticks == 11 && draws.draw(split: true, stage: 1, call: 8)?.ticks == 13)
+        // One call on: the offset.
+        #expect(draws.draw(split: true, stage: 1, call: 0, offset: 1)?.ticks == 12)
+        // Inline has no steady call: its warming-up call stands in, then its switch.
+        #expect(draws.draw(split: false, stage: 2, call: 0)?.ticks == 101)
+        #expect(draws.draw(split: false, stage: 0, call: 8)?.ticks == 100)
+        // Always the way better by steady mean (inline by its nearest stage): 9 calls of 25.
+        #expect(draws.bestFixedTicks == 225)
 
         var onlySwitched = OperationReplay.Draws()
         onlySwitched.add(Call(key: 0, split: true, timedByChooser: true, ticks: 7, waitedTicks: 3))
-        #expect(onlySwitched.draw(split: true, switched: false, call: 0).map { [$0.ticks, $0.waited] } == [7, 3])
-        #expect(onlySwitched.draw(split: false, switched: true, call: 0) == nil)
+        #expect(onlySwitched.draw(split: true, stage: 2, call: 0).map { [$0.ticks, $0.waited] } == [7, 3])
+        #expect(onlySwitched.draw(split: false, stage: 0, call: 0) == nil)
         #expect(onlySwitched.bestFixedTicks == 7)
     }
 
@@ -72,14 +80,28 @@ struct OperationReplayTests {
 
     @Test("The weights under test reach the chooser: fewer stall-free calls assumed find a rarely stalling split out sooner")
     func waitPriorMatters() throws {
-        let trace = OperationTrace(keys: ["k"], calls: Self.stallingKey(calls: 700), dropped: 0, ticksPerSecond: 1e9)
+        // A trace that prices both ways (`.alternating`: 64 calls each way in turn): split is
+        // 10 % faster by median, but every 100th split call waits 4.5 ms, 50 medians.
+        var splitCalls = 0
+        let calls = (0..<4_000).map { index -> Call in
+            let split = (index / ThreadPool.alternatingRun) % 2 == 0
+            var ticks: UInt64 = split ? 90_000 : 100_000, waited: UInt64 = 0
+            if split {
+                splitCalls += 1
+                if splitCalls % 100 == 0 { (ticks, waited) = (ticks + 4_500_000, 4_500_000) }
+            }
+            return Call(key: 0, split: split, timedByChooser: false, ticks: ticks, waitedTicks: waited,
+                        startedTicks: UInt64(index) * 200_000)
+        }
+        let trace = OperationTrace(keys: ["k"], calls: calls, dropped: 0, ticksPerSecond: 1e9)
         func replayed(waitPrior: UInt64) throws -> OperationReplay.KeyResult {
             let tuning = SplitTuning(waitPrior: waitPrior, waitCalls: 2048, poolPrior: 4096, poolHalfLife: 1)
-            return try #require(OperationReplay.run(trace, tuning: tuning).first)
+            return try #require(OperationReplay.run(trace, tuning: tuning, offsets: 8).first)
         }
-        let standard = try replayed(waitPrior: 512), small = try replayed(waitPrior: 32)
-        #expect(small.replayedSplit < standard.replayedSplit)
-        #expect(small.replayedOverBest < standard.replayedOverBest)
+        let large = try replayed(waitPrior: 2048), small = try replayed(waitPrior: 32)
+        #expect(small.replayedSplit < large.replayedSplit)
+        #expect(small.replayedOverBest < large.replayedOverBest)
+        #expect(small.unpriced == 0 && small.bestFixedTicks == 4_000 * 100_000)
     }
 
     @Test("The pool's prior reaches the pool's figure: with fewer calls assumed, a new key learns other keys' waits sooner")
