@@ -122,8 +122,12 @@ final class SplitDecisions {
             let calls = record.pointee.callsSplit &+ record.pointee.callsInline
             way = (calls / ThreadPool.alternatingRun) % 2 == 0 ? .split : .inline
             state.pointee.timed = false
-        case .never, .always:
+        case .never:
             way = .inline
+            state.pointee.timed = false
+        case .always:
+            // Not reached from `beginOperation` (such calls just run), but split is what it means.
+            way = .split
             state.pointee.timed = false
         }
         record.pointee.count(way)
