@@ -28,7 +28,7 @@ import Glibc
 ///   every `longestInterval` calls; when the steady way's time moves (the vCPUs moved, a
 ///   competitor came or went), they come back at once.
 /// - A trial's first `trialWarmup` calls are not timed as the way's own (the first is timed as
-///   a switch, below): after a long run of one way, the other's calls are slow for a few calls.
+///   a switch, below; the others as `warming`, which prices the trials' interval): after a long run of one way, the other's calls are slow for a few calls.
 ///   Traced (session 16), split calls 1–3 after 60 or more inline calls took 1.10–1.68× the
 ///   steady split time on average, calls 4–5 1.04–1.20×, from the 6th on 1.00–1.10×; inline
 ///   calls 1–3 after split, 1.03–1.12×. Trials of 4 calls timed calls 1–3, so they priced the
@@ -42,8 +42,8 @@ import Glibc
 ///   look slower than it is in a run of split calls.
 ///
 /// - Steady calls are timed one in `sampledCalls` (`timesCall`): two clock reads and the
-///   bookkeeping were a third of an empty operation. Calls while learning, trial calls (but a
-///   trial's warm-up) and the call that switches back after a trial are always timed; a drift of the steady way
+///   bookkeeping were a third of an empty operation. Calls while learning, trial calls and
+///   the call that switches back after a trial are always timed; a drift of the steady way
 ///   shows in its median within `sampledCalls · 3` calls instead of 3.
 ///
 /// Results never depend on the way: the tiles are the same.
@@ -78,6 +78,11 @@ struct SplitChooser {
     /// Calls made the other way from the call before: what a trial costs beyond its ways'
     /// steady times.
     private var switched: RecentTimes
+    /// A trial's calls still warming up after its switch (`trialWarmup`): timed, but not as
+    /// the way's own; what they cost counts in the trials' interval.
+    private var warming: RecentTimes
+    /// Whether the call `choose` just chose is one of those.
+    private var warmingUp = false
     private var previous: Way?
     /// The way calls take outside trials (nil until learning is over).
     private var current: Way?
@@ -100,6 +105,7 @@ struct SplitChooser {
         split = RecentTimes(tuning: tuning)
         inline = RecentTimes(tuning: tuning)
         switched = RecentTimes(tuning: tuning)
+        warming = RecentTimes(tuning: tuning)
     }
 
     /// The way for the next call; sets `timesCall`. `poolWait` is what a split call of any key
@@ -107,6 +113,7 @@ struct SplitChooser {
     /// this key's own split waits until the key has evidence of them (`RecentTimes.cost(poolWait:)`).
     mutating func choose(poolWait: UInt64 = 0) -> Way {
         timesCall = true
+        warmingUp = false
         self.poolWait = poolWait
         guard let previous else { return .split }
         if split.count < Self.minimumSamples || inline.count < Self.minimumSamples {
@@ -138,8 +145,8 @@ struct SplitChooser {
         current = best
         let other = opposite(best)
         if trialCallsLeft > 0 {
-            // The trial's calls after the switch that are still warming up are not timed.
-            if Self.trialLength - trialCallsLeft < Self.trialWarmup { timesCall = false }
+            // The trial's calls after the switch that are still warming up are timed apart.
+            warmingUp = Self.trialLength - trialCallsLeft < Self.trialWarmup
             trialCallsLeft -= 1
             if trialCallsLeft == 0 {
                 // The trial's last call: it did not win (a win ends the trial above).
@@ -156,8 +163,10 @@ struct SplitChooser {
             let fast = cost(best)
             let slow = max(fast, cost(other))
             let switchTime = switched.count > 0 ? switched.median : fast
+            let warmingTime = warming.count > 0 ? warming.median : slow
             if !confirmed
-                || callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime) {
+                || callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime,
+                                                    warming: warmingTime) {
                 confirmed = true
                 // The other way's stalls were last sampled before these calls: let them fade
                 // (a competitor that made its calls stall may have gone).
@@ -231,6 +240,11 @@ struct SplitChooser {
             switched.add(ticks)
             return nil
         }
+        if warmingUp {
+            warming.add(ticks)
+            // Its wait for other threads counts for split as an untimed call's would.
+            return way == .split && split.count >= Self.minimumSamples ? split.addWait(waited) : nil
+        }
         switch way {
         case .split:
             let judged = split.count >= Self.minimumSamples
@@ -243,11 +257,15 @@ struct SplitChooser {
     }
 
     /// Calls between trials of the slower way. A trial is two switches (into the other way and
-    /// back, each costing `switched`) and `trialLength − 1` calls of the other way, so it costs
-    /// `excess = (trialLength − 1)·(other − best) + 2·(switched − best)` more than calls the
-    /// best way; one every `excess / (budget · best)` calls costs `budget` of the time.
-    static func interval(best: UInt64, other: UInt64, switched: UInt64) -> Int {
-        let excess = Double(trialLength - 1) * Double(other &- best)
+    /// back, each costing `switched`), `trialWarmup − 1` calls warming up (`warming`, `other`
+    /// when not yet timed) and `trialLength − trialWarmup` steady calls of the other way, so it
+    /// costs `excess = (trialLength − trialWarmup)·(other − best) + (trialWarmup − 1)·(warming −
+    /// best) + 2·(switched − best)` more than calls the best way; one every
+    /// `excess / (budget · best)` calls costs `budget` of the time.
+    static func interval(best: UInt64, other: UInt64, switched: UInt64, warming: UInt64? = nil) -> Int {
+        let warming = warming ?? other
+        let excess = Double(trialLength - trialWarmup) * Double(other &- best)
+            + Double(trialWarmup - 1) * Double(warming > best ? warming - best : 0)
             + 2 * Double(switched > best ? switched - best : 0)
         let calls = excess / (explorationBudget * Double(max(best, 1)))
         return Int(min(max(calls, Double(shortestInterval)), Double(longestInterval)))

@@ -187,6 +187,8 @@ struct SplitChooserTests {
         #expect(SplitChooser.interval(best: 100, other: 200, switched: 50) == 700)
         #expect(SplitChooser.interval(best: 100, other: 100_000, switched: 100) == 4_096)
         #expect(SplitChooser.interval(best: 0, other: 4, switched: 0) == 2_800)
+        // Calls 1–3 of a trial, warming up, cost 200 each: 4·30 + 3·100 = 420.
+        #expect(SplitChooser.interval(best: 100, other: 130, switched: 100, warming: 200) == 420)
     }
 
     @Test("Trials that keep losing thin out to one every 4096 calls")
@@ -254,56 +256,56 @@ struct SplitChooserTests {
         #expect(ways.suffix(5_000).filter { $0 == .split }.count >= 4_900)
     }
 
-    @Test("One steady call in four is timed; learning, trials after their warm-up and the switch back always are")
+    @Test("One steady call in four is timed; learning, trials and the switch back always are")
     func samplesSteadyCalls() {
         var chooser = SplitChooser()
         var previous: SplitChooser.Way?
-        var timedSteady = 0, steady = 0, untimedOther = 0, trials = 0, trialCall = 0
+        var timedSteady = 0, steady = 0, untimedOther = 0
         for call in 0..<4_000 {
             let way = chooser.choose()
             let timed = chooser.timesCall
-            if call >= 9 && way == .inline && previous == .split {
-                trials += 1
-                trialCall = 0
-            }
             if call >= 9 && way == .split && previous == .split {
                 steady += 1
                 if timed { timedSteady += 1 }
             } else if !timed {
                 untimedOther += 1
-                // Only a trial's calls 1 to 3 (its warm-up after the switch) go untimed.
-                #expect(way == .inline && (1..<SplitChooser.trialWarmup).contains(trialCall))
             }
-            if way == .inline { trialCall += 1 }
             if timed { chooser.record(way, ticks: way == .split ? 10_000 : 20_000) } else { chooser.skip(way) }
             previous = way
         }
-        // Steady split calls and the trials' warm-ups go untimed: the first call, learning,
-        // each trial's switch and its calls after the warm-up, and the split call after them
-        // are all timed.
-        #expect(trials >= 2 && untimedOther == trials * (SplitChooser.trialWarmup - 1))
+        // Steady split calls and nothing else go untimed: the warm-up, learning, each trial's
+        // inline calls and the split call after them are all timed.
+        #expect(untimedOther == 0)
         #expect(steady > 3_900 && abs(timedSteady - steady / SplitChooser.sampledCalls) <= 12)
     }
 
-    @Test("A trial of split is 8 calls too, and its calls 1 to 3 after the switch are not timed either")
-    func splitTrialsWarmUp() {
-        var chooser = SplitChooser()
-        var previous: SplitChooser.Way?
-        var trials = 0, trialCall = 0, untimedSplit: [Int] = []
-        // Inline is steady; split is tried now and then.
-        for call in 0..<4_000 {
-            let way = chooser.choose()
-            if call >= 9 && way == .split && previous == .inline {
-                trials += 1
-                trialCall = 0
+    @Test("Trials are 8 calls; the calls warming up are timed apart, and a costly warm-up spaces trials out")
+    func trialsWarmUp() {
+        /// Trial starts and their lengths, inline steady at 10 000 and split at 20 000, with a
+        /// trial's calls 1–3 taking `warmUp`.
+        func trials(warmUp: UInt64) -> [Int] {
+            var chooser = SplitChooser()
+            var lengths: [Int] = []
+            var previous: SplitChooser.Way?
+            for call in 0..<20_000 {
+                let way = chooser.choose()
+                if call >= 9 && way == .split && previous == .inline { lengths.append(0) }
+                let inTrial = call >= 9 && way == .split
+                if inTrial { lengths[lengths.count - 1] += 1 }
+                // Every trial call is timed (the warm-up apart from split's own times).
+                if inTrial { #expect(chooser.timesCall) }
+                let position = lengths.last ?? 0
+                let ticks: UInt64 = way == .inline ? 10_000 : (inTrial && (2...4).contains(position) ? warmUp : 20_000)
+                if chooser.timesCall { chooser.record(way, ticks: ticks) } else { chooser.skip(way) }
+                previous = way
             }
-            if call >= 9 && way == .split && !chooser.timesCall { untimedSplit.append(trialCall) }
-            if chooser.timesCall { chooser.record(way, ticks: way == .split ? 20_000 : 10_000) } else { chooser.skip(way) }
-            if way == .split { trialCall += 1 }
-            previous = way
+            return lengths
         }
-        #expect(trials >= 2)
-        #expect(untimedSplit == Array(repeating: Array(1..<SplitChooser.trialWarmup), count: trials).flatMap { $0 })
+        let cheap = trials(warmUp: 20_000), costly = trials(warmUp: 60_000)
+        #expect(cheap.count >= 2 && cheap.allSatisfy { $0 == SplitChooser.trialLength })
+        #expect(costly.allSatisfy { $0 == SplitChooser.trialLength })
+        // 4·10k + 3·10k against 4·10k + 3·50k per trial: trials come 2.7 times as far apart.
+        #expect(costly.count < cheap.count)
     }
 
     @Test("Split, slow for three calls after a run inline and faster after, wins its trial")
