@@ -28,8 +28,8 @@ import Glibc
 ///   every `longestInterval` calls; when the steady way's time moves (the vCPUs moved, a
 ///   competitor came or went), they come back at once.
 /// - A trial's first `trialWarmup` calls are not timed as the way's own (the first is timed as
-///   a switch, below; the others as `warming`, which prices the trials' interval): after a long run of one way, the other's calls are slow for a few calls.
-///   Traced (session 16), split calls 1–3 after 60 or more inline calls took 1.10–1.68× the
+///   a switch, below; the others as `warming`, which prices the trials' interval): after a
+///   long run of one way, the other's calls are slow for a few calls. Traced (session 16), split calls 1–3 after 60 or more inline calls took 1.10–1.68× the
 ///   steady split time on average, calls 4–5 1.04–1.20×, from the 6th on 1.00–1.10×; inline
 ///   calls 1–3 after split, 1.03–1.12×. Trials of 4 calls timed calls 1–3, so they priced the
 ///   other way up by that much on top of its margin: uncontended, SGEMM 256×48·(24×48)ᵀ split
@@ -227,7 +227,8 @@ struct SplitChooser {
     }
 
     /// Records how long a call made the given way took, in any unit that is the same for
-    /// every call (`weave_ticks`); ignored for the warm-up and for a call that switched ways.
+    /// every call (`weave_ticks`); ignored for the warm-up, and kept apart for a call that
+    /// switched ways (`switched`) or is warming up in a trial (`warming`).
     ///
     /// `waited` is how long the calling thread waited for other threads in the call (0 for an
     /// inline call): the part of a stall it explains counts beyond the usual cap
