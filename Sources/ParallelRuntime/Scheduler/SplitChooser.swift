@@ -29,9 +29,10 @@ import Glibc
 ///   competitor came or went), they come back at once.
 /// - A trial's first `trialWarmup` calls are not timed as the way's own (the first is timed as
 ///   a switch, below; the others as `warming`, which prices the trials' interval): after a
-///   long run of one way, the other's calls are slow for a few calls. Traced (session 16), split calls 1–3 after 60 or more inline calls took 1.10–1.68× the
-///   steady split time on average, calls 4–5 1.04–1.20×, from the 6th on 1.00–1.10×; inline
-///   calls 1–3 after split, 1.03–1.12×. Trials of 4 calls timed calls 1–3, so they priced the
+///   long run of one way, the other's calls are slow for a few calls. Traced (session 16),
+///   split calls 1–3 after 60 or more inline calls took 1.10–1.68× the steady split time on
+///   average, calls 4–5 1.04–1.20×, from the 6th on 1.00–1.10×; inline calls 1–3 after split,
+///   1.03–1.12×. Trials of 4 calls timed calls 1–3, so they priced the
 ///   other way up by that much on top of its margin: uncontended, SGEMM 256×48·(24×48)ᵀ split
 ///   at 2.8 µs against inline at 3.9, but after one spell inline every trial measured split at
 ///   4.0, and the key stayed inline for the last 4000 of its 20 500 calls.
