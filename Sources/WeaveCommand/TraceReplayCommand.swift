@@ -75,6 +75,11 @@ struct TraceReplayCommand: ParsableCommand {
         }
     }
 
+    static func label(_ tuning: SplitTuning) -> String {
+        "wait prior \(tuning.waitPrior), wait calls \(tuning.waitCalls), pool prior \(Int(tuning.poolPrior)), "
+            + "pool half-life \(tuning.poolHalfLife) s"
+    }
+
     func run() throws {
         let pools = try files.flatMap { file in
             let pools = try OperationTraceFile.read(at: file)
@@ -85,8 +90,7 @@ struct TraceReplayCommand: ParsableCommand {
         }
         var overall: [(SplitTuning, TraceReplayFigures)] = []
         for tuning in tunings {
-            print("wait prior \(tuning.waitPrior), wait calls \(tuning.waitCalls), "
-                  + "pool prior \(Int(tuning.poolPrior)), pool half-life \(tuning.poolHalfLife) s")
+            print(Self.label(tuning))
             var all: [OperationReplay.KeyResult] = []
             for (file, pool) in pools {
                 let results = OperationReplay.run(pool.trace, tuning: tuning, offsets: offsets)
@@ -110,8 +114,7 @@ struct TraceReplayCommand: ParsableCommand {
         if overall.count > 1 || pools.count > 1 {
             print("all pools:")
             for (tuning, figures) in overall {
-                print("  wait prior \(tuning.waitPrior), wait calls \(tuning.waitCalls), pool prior "
-                      + "\(Int(tuning.poolPrior)), half-life \(tuning.poolHalfLife) s: \(figures.description)")
+                print("  \(Self.label(tuning)): \(figures.description)")
             }
         }
     }

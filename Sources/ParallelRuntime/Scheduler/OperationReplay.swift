@@ -55,6 +55,18 @@ package enum OperationReplay {
         callsSinceSwitch == 0 ? 0 : (callsSinceSwitch < SplitChooser.trialWarmup ? 1 : 2)
     }
 
+    /// Follows one key's ways call by call and gives each call's `stage`.
+    struct Stages {
+        private var previous: Bool?
+        private var callsSinceSwitch = 0
+
+        mutating func next(split: Bool) -> Int {
+            callsSinceSwitch = previous == split ? callsSinceSwitch + 1 : 0
+            previous = split
+            return OperationReplay.stage(callsSinceSwitch: callsSinceSwitch)
+        }
+    }
+
     /// The traced calls of one key, split into what the replay draws from.
     struct Draws {
         /// By way (split first) and then stage (`stage`): (ticks, waited).
@@ -62,14 +74,10 @@ package enum OperationReplay {
         var calls = 0
         var tracedSplit = 0
         var tracedTicks = 0.0
-        var previous: Bool?
-        var callsSinceSwitch = 0
+        private var stages = Stages()
 
         mutating func add(_ call: OperationTrace.Call) {
-            callsSinceSwitch = previous == call.split ? callsSinceSwitch + 1 : 0
-            let stage = OperationReplay.stage(callsSinceSwitch: callsSinceSwitch)
-            times[call.split ? 0 : 1][stage].append((call.ticks, call.waitedTicks))
-            previous = call.split
+            times[call.split ? 0 : 1][stages.next(split: call.split)].append((call.ticks, call.waitedTicks))
             calls += 1
             tracedSplit += call.split ? 1 : 0
             tracedTicks += Double(call.ticks)
@@ -99,11 +107,13 @@ package enum OperationReplay {
     /// replays' mean time and split calls (rounded).
     package static func run(_ trace: OperationTrace, tuning: SplitTuning, offsets: Int) -> [KeyResult] {
         precondition(offsets >= 1, "OperationReplay.run needs at least one offset, got \(offsets)")
-        var mean = run(trace, tuning: tuning, offset: 0)
+        // What the replays draw from depends on the trace alone.
+        let draws = Self.draws(of: trace)
+        var mean = replay(trace, draws: draws, tuning: tuning, offset: 0)
         guard offsets > 1 else { return mean }
         var splitSums = mean.map(\.replayedSplit), unpricedSums = mean.map(\.unpriced)
         for offset in 1..<offsets {
-            for (index, result) in run(trace, tuning: tuning, offset: offset).enumerated() {
+            for (index, result) in replay(trace, draws: draws, tuning: tuning, offset: offset).enumerated() {
                 mean[index].replayedTicks += result.replayedTicks
                 splitSums[index] += result.replayedSplit
                 unpricedSums[index] += result.unpriced
@@ -121,14 +131,22 @@ package enum OperationReplay {
     /// per key, in the trace's key order.
     package static func run(_ trace: OperationTrace, tuning: SplitTuning, offset: Int = 0) -> [KeyResult] {
         precondition(offset >= 0, "OperationReplay.run needs a non-negative offset, got \(offset)")
+        return replay(trace, draws: draws(of: trace), tuning: tuning, offset: offset)
+    }
+
+    /// Each key's traced calls, sorted for drawing.
+    private static func draws(of trace: OperationTrace) -> [Draws] {
         var draws = Array(repeating: Draws(), count: trace.keys.count)
         for call in trace.calls { draws[call.key].add(call) }
+        return draws
+    }
 
+    private static func replay(_ trace: OperationTrace, draws: [Draws], tuning: SplitTuning,
+                               offset: Int) -> [KeyResult] {
         var choosers = Array(repeating: SplitChooser(tuning: tuning), count: trace.keys.count)
         var poolWaits = PoolWaits(ticksPerSecond: trace.ticksPerSecond, tuning: tuning)
         var seen = Array(repeating: 0, count: trace.keys.count)
-        var previous = [Bool?](repeating: nil, count: trace.keys.count)
-        var callsSinceSwitch = Array(repeating: 0, count: trace.keys.count)
+        var stages = Array(repeating: Stages(), count: trace.keys.count)
         var results = trace.keys.indices.map { index in
             KeyResult(key: trace.keys[index], calls: draws[index].calls, tracedSplit: draws[index].tracedSplit,
                       replayedSplit: 0, tracedTicks: draws[index].tracedTicks, replayedTicks: 0,
@@ -138,8 +156,7 @@ package enum OperationReplay {
             let key = call.key
             let split = choosers[key].choose(poolWait: poolWaits.perCall) == .split
             let way: SplitChooser.Way = split ? .split : .inline
-            callsSinceSwitch[key] = previous[key] == split ? callsSinceSwitch[key] + 1 : 0
-            let stage = Self.stage(callsSinceSwitch: callsSinceSwitch[key])
+            let stage = stages[key].next(split: split)
             let drawn: (ticks: UInt64, waited: UInt64)
             if let priced = draws[key].draw(split: split, stage: stage, call: seen[key], offset: offset) {
                 drawn = priced
@@ -158,7 +175,6 @@ package enum OperationReplay {
             }
             if let stall { poolWaits.add(stall: stall, now: now) }
 
-            previous[key] = split
             seen[key] += 1
             results[key].replayedSplit += split ? 1 : 0
             results[key].replayedTicks += Double(drawn.ticks)
