@@ -58,6 +58,35 @@ int weave_pin_current_thread(int cpu) {
     return r == 0 ? 0 : -r;
 }
 
+int weave_set_affinity(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return -EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
+}
+
+int weave_move_off_cpus(const int *avoid, int count) {
+    cpu_set_t original, narrowed;
+    if (sched_getaffinity(0, sizeof(original), &original) != 0) return -errno;
+    narrowed = original;
+    for (int i = 0; i < count; i++) {
+        if (avoid[i] >= 0 && avoid[i] < CPU_SETSIZE) CPU_CLR(avoid[i], &narrowed);
+    }
+    if (CPU_COUNT(&narrowed) == 0) return -EAGAIN;
+    // The kernel migrates a running thread at once when its CPU leaves its mask; restoring
+    // the mask then leaves it where it landed.
+    if (sched_setaffinity(0, sizeof(narrowed), &narrowed) != 0) return -errno;
+    int cpu = sched_getcpu();
+    if (sched_setaffinity(0, sizeof(original), &original) != 0) {
+        // Never leave the thread narrowed: retry once, then report.
+        if (sched_setaffinity(0, sizeof(original), &original) != 0) return -errno;
+    }
+    return cpu;
+}
+
 void weave_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 
 static double rusage_seconds(int who) {

@@ -65,6 +65,15 @@ int64_t weave_thread_id(void);
 /// capacity), or -errno.
 int weave_affinity_cpus(int *cpus, int capacity);
 
+/// sched_setaffinity(0): sets the calling thread's affinity mask to the `count` CPUs in `cpus`.
+/// 0 or -errno.
+int weave_set_affinity(const int *cpus, int count);
+
+/// Moves the calling thread off the `count` CPUs in `avoid`: narrows its affinity mask to
+/// the rest, which makes the kernel migrate it at once, then restores the mask. Returns the CPU
+/// it runs on afterwards, -EAGAIN when the mask has no other CPU, or -errno.
+int weave_move_off_cpus(const int *avoid, int count);
+
 /// pthread_setaffinity_np(pthread_self()): pins the calling thread to one CPU. 0 or -errno.
 int weave_pin_current_thread(int cpu);
 

@@ -286,6 +286,12 @@ package final class PoolCore {
                 return
             }
             if !lookAnyway && sharesCPUWithBusyPeer(slot) {
+                // A worker first tries another CPU: dozing here while a CPU of its mask is
+                // free would leave that CPU idle for as long as the kernel keeps it here.
+                if idleWorker && slot.pinnedCPU == nil && moveOffSharedCPU(slot) {
+                    deadline = 0
+                    continue
+                }
                 if token {
                     token = false
                     passOnSpinnerToken()
@@ -382,6 +388,52 @@ package final class PoolCore {
         return false
     }
 
+    /// The back-off between a worker's moves off a shared CPU: it starts at the first, and
+    /// doubles up to the longest each time the worker needs to move again within twice the
+    /// current one (the kernel keeps putting it back).
+    static let firstMoveBackoffNanoseconds: Int64 = 1_000_000
+    static let longestMoveBackoffNanoseconds: Int64 = 1_000_000_000
+
+    /// Moves the calling worker to a CPU of its affinity mask that no awake, busy peer last
+    /// ran on, unless it moved too recently (see the back-off above). Returns whether it moved.
+    ///
+    /// Why (Scheduler/README.md, "Co-location"): the kernel sometimes wakes the worker on the
+    /// caller's CPU while the other CPU is idle, and a worker that dozes there is runnable too
+    /// rarely for the load balancer to move it; the pool then runs on one CPU of two. When the
+    /// other CPU is held by another process, the worker lands beside it instead, where it gets
+    /// a share of that CPU (the spread placement, which `SplitChooser` prices).
+    func moveOffSharedCPU(_ slot: WorkerSlot) -> Bool {
+        let now = weave_monotonic_ns()
+        guard now >= slot.nextMoveNanoseconds else { return false }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: threads) { avoid in
+            var count = 0
+            for peer in slots where peer !== slot {
+                if peer.busy.load(ordering: .relaxed) && peer.isAwake {
+                    avoid[count] = peer.cpu.load(ordering: .relaxed)
+                    count += 1
+                }
+            }
+            let landed = weave_move_off_cpus(avoid.baseAddress!, Int32(count))
+            guard landed >= 0 else {
+                // No other CPU in the mask (pinned by the user, or fewer CPUs than busy
+                // threads): dozing is all there is.
+                slot.nextMoveNanoseconds = now + Self.longestMoveBackoffNanoseconds
+                return false
+            }
+            if now - slot.lastMoveNanoseconds < 2 * slot.moveBackoffNanoseconds {
+                slot.moveBackoffNanoseconds = min(2 * slot.moveBackoffNanoseconds,
+                                                  Self.longestMoveBackoffNanoseconds)
+            } else {
+                slot.moveBackoffNanoseconds = Self.firstMoveBackoffNanoseconds
+            }
+            slot.lastMoveNanoseconds = now
+            slot.nextMoveNanoseconds = now + slot.moveBackoffNanoseconds
+            slot.bump(slot.moveCount)
+            _ = slot.publishCPU()
+            return true
+        }
+    }
+
     /// Sleeps up to `nanoseconds`, or until woken by a completion or shutdown. Not counted in
     /// `sleepers`: new work does not wake a dozing thread, which is the point.
     private func doze(_ slot: WorkerSlot, nanoseconds: Int64, until condition: () -> Bool) {
@@ -397,6 +449,20 @@ package final class PoolCore {
     }
 
     // MARK: Sleeping and waking
+
+    /// Whether a worker has been woken (its park word says so) but has not started running
+    /// yet. After a run of inline calls, a split call's wake-up took 30–100 µs to reach a
+    /// worker on the other vCPU of this project's VMs (measured, Scheduler/README.md), longer
+    /// than a whole trial of a small operation (`SplitChooser`).
+    func workersArriving() -> Bool {
+        for index in 1..<threads {
+            let state = slots[index].parkWord.atomic.pointee.load(ordering: .relaxed)
+            if state == WorkerSlot.ParkState.wokenWithToken || state == WorkerSlot.ParkState.wokenPlain {
+                return true
+            }
+        }
+        return false
+    }
 
     private func tryAcquireSpinnerToken() -> Bool {
         var current = spinners.load(ordering: .relaxed)

@@ -63,6 +63,10 @@ struct SplitChooser {
     /// the first `trialWarmup` are not timed as the way's own (see above).
     static let trialLength = 8
     static let trialWarmup = 4
+    /// The most calls a split trial adds to its warm-up while a worker woken for it has yet to
+    /// run (see above): enough for a 30–60 µs wake-up on ops of 1 µs and up; a worker the host
+    /// does not run for longer than that is part of what split costs.
+    static let longestArrival = 64
     static let explorationBudget = 0.01
     static let shortestInterval = 64
     static let margin = 0.03
@@ -88,6 +92,9 @@ struct SplitChooser {
     /// The way calls take outside trials (nil until learning is over).
     private var current: Way?
     private var trialCallsLeft = 0
+    /// Calls of the current trial that warmed up waiting for a woken worker to arrive, beyond
+    /// `trialWarmup` (at most `longestArrival`).
+    private var arrivalCalls = 0
     private var callsSinceTrial = 0
     /// The fewest calls between trials now: `shortestInterval`, doubled by each lost trial.
     private var backoff = shortestInterval
@@ -112,7 +119,11 @@ struct SplitChooser {
     /// The way for the next call; sets `timesCall`. `poolWait` is what a split call of any key
     /// has lately lost waiting for stalled threads, on average (`PoolWaits`): it stands in for
     /// this key's own split waits until the key has evidence of them (`RecentTimes.cost(poolWait:)`).
-    mutating func choose(poolWait: UInt64 = 0) -> Way {
+    ///
+    /// `workersArriving` tells whether a worker woken for an earlier call has yet to start
+    /// running (`PoolCore.workersArriving`); it is asked only in a split trial, after its
+    /// `trialWarmup` calls.
+    mutating func choose(poolWait: UInt64 = 0, workersArriving: () -> Bool = { false }) -> Way {
         timesCall = true
         warmingUp = false
         self.poolWait = poolWait
@@ -147,7 +158,15 @@ struct SplitChooser {
         let other = opposite(best)
         if trialCallsLeft > 0 {
             // The trial's calls after the switch that are still warming up are timed apart.
-            warmingUp = Self.trialLength - trialCallsLeft < Self.trialWarmup
+            let position = Self.trialLength - trialCallsLeft
+            warmingUp = position < Self.trialWarmup
+            if !warmingUp && other == .split && arrivalCalls < Self.longestArrival && workersArriving() {
+                // A worker woken for the trial is not running yet: this call warms up too, on
+                // top of the trial's timed calls.
+                arrivalCalls += 1
+                warmingUp = true
+                return other
+            }
             trialCallsLeft -= 1
             if trialCallsLeft == 0 {
                 // The trial's last call: it did not win (a win ends the trial above).
@@ -178,6 +197,7 @@ struct SplitChooser {
                 }
                 callsSinceTrial = 0
                 trialCallsLeft = Self.trialLength - 1
+                arrivalCalls = 0
                 return other
             }
         }

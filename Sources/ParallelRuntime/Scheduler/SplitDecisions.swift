@@ -110,13 +110,15 @@ final class SplitDecisions {
     /// splitting) and counts it; `previousSlot` is handed back by `end`. Call `startClock`
     /// last thing before the body.
     func begin(_ key: OperationKey, restoringAfterwards previousSlot: UnsafeMutableRawPointer?,
-               splitting: ThreadPool.Splitting = .whenFaster) -> SplitChooser.Way {
+               splitting: ThreadPool.Splitting = .whenFaster,
+               workersArriving: () -> Bool = { false }) -> SplitChooser.Way {
         let index = index(of: key)
         let record = records + index
         let way: SplitChooser.Way
         switch splitting {
         case .whenFaster:
-            way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall)
+            way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall,
+                                                workersArriving: workersArriving)
             state.pointee.timed = record.pointee.chooser.timesCall
         case .alternating:
             let calls = record.pointee.callsSplit &+ record.pointee.callsInline

@@ -93,6 +93,9 @@ public final class ThreadPool {
         public var parks: [Int]
         /// Times the slot's thread dozed because a busy peer shared its CPU.
         public var dozes: [Int]
+        /// Times the slot's thread (a worker) moved itself off a CPU a busy peer was on, to
+        /// another CPU of its affinity mask (Scheduler/README.md, "Co-location").
+        public var moves: [Int]
     }
 
     /// A snapshot of the counters (relaxed reads; exact once the pool is quiet).
@@ -101,7 +104,8 @@ public final class ThreadPool {
             executed: core.slots.map { $0.executedCount.load(ordering: .relaxed) },
             steals: core.slots.map { $0.stealCount.load(ordering: .relaxed) },
             parks: core.slots.map { $0.parkCount.load(ordering: .relaxed) },
-            dozes: core.slots.map { $0.dozeCount.load(ordering: .relaxed) })
+            dozes: core.slots.map { $0.dozeCount.load(ordering: .relaxed) },
+            moves: core.slots.map { $0.moveCount.load(ordering: .relaxed) })
     }
 
     /// The index of the calling thread's slot in this pool (0 for the caller, 1... for

@@ -72,6 +72,14 @@ package final class WorkerSlot {
     let stealCount = Atomic<Int>(0)
     let parkCount = Atomic<Int>(0)
     let dozeCount = Atomic<Int>(0)
+    let moveCount = Atomic<Int>(0)
+
+    /// When this worker may next move off a CPU it shares with a busy peer, the back-off
+    /// between such moves, and when it last moved (`PoolCore.moveOffSharedCPU`). Touched only
+    /// by the slot's thread.
+    var nextMoveNanoseconds: Int64 = 0
+    var moveBackoffNanoseconds: Int64 = PoolCore.firstMoveBackoffNanoseconds
+    var lastMoveNanoseconds: Int64 = 0
 
     init(index: Int) {
         self.index = index

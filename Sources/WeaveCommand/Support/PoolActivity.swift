@@ -13,6 +13,8 @@ struct PoolActivity: Codable, Sendable {
     var parks: Int
     /// Times a thread dozed because a busy peer shared its CPU.
     var dozes: Int
+    /// Times a worker moved itself off a CPU a busy peer was on.
+    var moves: Int
     /// Pool operations (timed calls, training steps) run split, and run on the caller alone
     /// because that measured faster (`--splitting when-faster`).
     var operationsSplit: Int
@@ -27,6 +29,7 @@ struct PoolActivity: Codable, Sendable {
         steals = statistics.steals.reduce(0, +)
         parks = statistics.parks.reduce(0, +)
         dozes = statistics.dozes.reduce(0, +)
+        moves = statistics.moves.reduce(0, +)
         (operationsSplit, operationsInline) = pool.operationCounts
         operations = pool.operationSummaries()
     }
@@ -51,11 +54,12 @@ extension BenchReport {
 func printPoolActivity(_ report: BenchReport) {
     guard !report.poolActivity.isEmpty else { return }
     print("\nPool activity (scheduler counters over each benchmark; dozes mean two of its threads "
-          + "shared a CPU, so the kernel had fewer CPUs to give than the pool has threads; "
+          + "shared a CPU, so the kernel had fewer CPUs to give than the pool has threads; moves count a worker "
+          + "moving itself off a CPU it shared with a busy peer; "
           + "inline counts timed calls that ran on the calling thread alone because that measured faster):")
-    printTable(["benchmark", "threads", "steals", "parks", "dozes", "calls split", "calls inline"],
+    printTable(["benchmark", "threads", "steals", "parks", "dozes", "moves", "calls split", "calls inline"],
                report.poolActivity.map {
-        [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)",
+        [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)", "\($0.moves)",
          "\($0.operationsSplit)", "\($0.operationsInline)"]
     })
 }

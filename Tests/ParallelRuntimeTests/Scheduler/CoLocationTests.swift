@@ -95,3 +95,97 @@ struct CoLocationTests {
         #expect(parked, "the idle worker dozed on through 0.2 s instead of parking")
     }
 }
+
+/// A worker the kernel left on its caller's CPU while another CPU of its mask is free.
+@Suite("A worker moving off its caller's CPU", .serialized)
+struct MoveOffSharedCPUTests {
+    @Test("A worker put on its busy caller's CPU moves to another CPU of its mask, and every tile still runs once")
+    func workerMovesOff() throws {
+        let cpus = ThreadCount.affinityCPUs()
+        try #require(cpus.count >= 2, "needs two CPUs in the affinity mask")
+        let home = cpus[0]
+        struct Result: Sendable {
+            var moves: Int
+            var repins: Int
+            var statistics: ThreadPool.Statistics
+            var workerCPUsAfterMoving: Set<Int>
+            var everyItemOncePerRound: Bool
+        }
+        let result = CoLocationTests.onThread(pinnedTo: home) { () -> Result in
+            let pool = ThreadPool(threads: 2)
+            let items = 2048
+            let counters = AtomicCounters(items)
+            let workerCPUs = LockedList<Int>()
+            let repins = AtomicCounters(1)
+            var rounds = 0
+            let deadline = weave_monotonic_ns() + 10_000_000_000
+            repeat {
+                // Put the worker on the caller's CPU with its whole mask back, as a wake-up
+                // placed there by the kernel would (a worker that moved is put back again).
+                // The two tiles wait for each other, so the worker runs one (its Dispatch
+                // thread may have inherited the caller's one-CPU mask: this widens it too).
+                let barrier = SpinBarrier(parties: 2)
+                pool.parallelFor(0..<2, grain: 1) { _ in
+                    _ = barrier.arriveAndWait(seconds: 30)
+                    if pool.currentSlot == 1 {
+                        _ = weave_pin_current_thread(Int32(home))
+                        let all = cpus.map { Int32($0) }
+                        _ = all.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
+                        repins.increment(0)
+                    }
+                }
+                // Keep the caller busy forking, so the worker meets it on its CPU.
+                for _ in 0..<50 {
+                    let movedBefore = pool.statistics.moves[1] > 0
+                    pool.parallelFor(0..<items, grain: 16) { range in
+                        for i in range { counters.increment(i) }
+                        if movedBefore && pool.currentSlot == 1 { workerCPUs.append(Int(weave_current_cpu())) }
+                    }
+                    rounds += 1
+                }
+            } while (pool.statistics.moves[1] == 0 || workerCPUs.elements.isEmpty) && weave_monotonic_ns() < deadline
+            return Result(moves: pool.statistics.moves[1], repins: repins.value(0), statistics: pool.statistics,
+                          workerCPUsAfterMoving: Set(workerCPUs.elements),
+                          everyItemOncePerRound: counters.values.allSatisfy { $0 == rounds })
+        }
+        #expect(result.moves > 0, "the worker never moved off its caller's CPU: \(result.repins) times put there, \(result.statistics)")
+        #expect(result.workerCPUsAfterMoving.contains { $0 != home },
+                "after moving, the worker's tiles ran on \(result.workerCPUsAfterMoving) only")
+        #expect(result.everyItemOncePerRound)
+    }
+
+    @Test("A worker whose mask holds only its caller's CPU dozes instead of moving")
+    func nowhereToMove() {
+        let home = ThreadCount.affinityCPUs()[0]
+        let statistics = CoLocationTests.onThread(pinnedTo: home) { () -> ThreadPool.Statistics in
+            let pool = ThreadPool(threads: 2)
+            // The worker narrows its own mask to the caller's CPU (not `pinning`, which the
+            // move skips): the move finds no other CPU.
+            let barrier = SpinBarrier(parties: 2)
+            pool.parallelFor(0..<2, grain: 1) { _ in
+                _ = barrier.arriveAndWait(seconds: 30)
+                if pool.currentSlot == 1 { _ = weave_pin_current_thread(Int32(home)) }
+            }
+            // Moves before the worker narrowed its mask (it may have met the caller) count not.
+            let movesBefore = pool.statistics.moves[1]
+            let deadline = weave_monotonic_ns() + 5_000_000_000
+            repeat {
+                pool.parallelFor(0..<2048, grain: 16) { _ in }
+            } while pool.statistics.dozes[1] == 0 && weave_monotonic_ns() < deadline
+            var statistics = pool.statistics
+            statistics.moves[1] -= movesBefore
+            // Give the worker its mask back before its Dispatch thread returns to Dispatch.
+            let all = ThreadCount.affinityCPUs().map { Int32($0) }
+            let restoring = SpinBarrier(parties: 2)
+            pool.parallelFor(0..<2, grain: 1) { _ in
+                _ = restoring.arriveAndWait(seconds: 30)
+                if pool.currentSlot == 1 {
+                    _ = all.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
+                }
+            }
+            return statistics
+        }
+        #expect(statistics.dozes[1] > 0)
+        #expect(statistics.moves[1] == 0)
+    }
+}

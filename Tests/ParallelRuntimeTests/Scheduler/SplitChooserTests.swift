@@ -328,6 +328,74 @@ struct SplitChooserTests {
         #expect(ways.suffix(1_000).filter { $0 == .split }.count >= 990)
     }
 
+    /// Runs `calls` calls where split calls take `unhelped` until `arrival` split calls after
+    /// a switch from inline (a woken worker still on its way) and `helped` from then on, while
+    /// inline calls take 10 000; `tellsArrival` decides whether the chooser hears that a worker
+    /// is on its way. Returns the ways.
+    static func runWithArrival(_ chooser: inout SplitChooser, calls: Int, arrival: Int,
+                               unhelped: UInt64, helped: UInt64, tellsArrival: Bool) -> [SplitChooser.Way] {
+        var splitRun = 0
+        return (0..<calls).map { _ in
+            let way = chooser.choose(workersArriving: { tellsArrival && splitRun < arrival })
+            splitRun = way == .split ? splitRun + 1 : 0
+            let ticks = way == .inline ? 10_000 : (splitRun <= arrival ? unhelped : helped)
+            if chooser.timesCall { chooser.record(way, ticks: ticks) } else { chooser.skip(way) }
+            return way
+        }
+    }
+
+    @Test("A split trial warms up until the worker it woke is running, and then split wins")
+    func splitTrialsWaitForTheWorker() {
+        // Traced (session 17): after a run inline, a small SGEMM's split calls took inline's
+        // time plus a fork for the 30–100 µs a parked worker needed to start running, longer
+        // than the whole 8-call trial; once it ran, split took 0.75 of inline.
+        for tellsArrival in [true, false] {
+            var chooser = SplitChooser()
+            _ = Self.run(&chooser, calls: 300) { $0 == .split ? 13_000 : 10_000 }
+            let ways = Self.runWithArrival(&chooser, calls: 3_000, arrival: 12, unhelped: 10_300,
+                                           helped: 7_500, tellsArrival: tellsArrival)
+            let lastSplit = ways.suffix(1_000).filter { $0 == .split }.count
+            if tellsArrival {
+                // All but the inline trials (8 calls every ~300).
+                #expect(lastSplit >= 950)
+            } else {
+                // Without the signal every trial times unhelped calls: split never takes over.
+                #expect(lastSplit <= 50)
+            }
+        }
+    }
+
+    @Test("The wait for a woken worker is capped, and only split trials ask for it")
+    func arrivalIsCapped() {
+        // A worker that never arrives: each split trial lasts its 8 calls plus the cap.
+        var chooser = SplitChooser()
+        _ = Self.run(&chooser, calls: 300) { $0 == .split ? 13_000 : 10_000 }
+        let ways = Self.runWithArrival(&chooser, calls: 5_000, arrival: .max, unhelped: 10_300,
+                                       helped: 10_300, tellsArrival: true)
+        var runs: [Int] = []
+        for (index, way) in ways.enumerated() where way == .split {
+            if index > 0 && ways[index - 1] == .inline { runs.append(0) }
+            if !runs.isEmpty { runs[runs.count - 1] += 1 }
+        }
+        #expect(runs.count >= 2)
+        #expect(runs.dropLast().allSatisfy { $0 == SplitChooser.trialLength + SplitChooser.longestArrival })
+        // Split steady, inline tried: nobody asks whether a worker is on its way.
+        var steadySplit = SplitChooser()
+        var asked = 0
+        for _ in 0..<3_000 {
+            let way = steadySplit.choose(workersArriving: {
+                asked += 1
+                return true
+            })
+            if steadySplit.timesCall {
+                steadySplit.record(way, ticks: way == .split ? 5_000 : 10_000)
+            } else {
+                steadySplit.skip(way)
+            }
+        }
+        #expect(asked == 0)
+    }
+
     @Test("Two ways within 3% of each other do not trade places")
     func hysteresis() {
         var chooser = SplitChooser()
