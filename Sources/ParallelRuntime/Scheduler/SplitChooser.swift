@@ -36,6 +36,11 @@ import Glibc
 ///   other way up by that much on top of its margin: uncontended, SGEMM 256×48·(24×48)ᵀ split
 ///   at 2.8 µs against inline at 3.9, but after one spell inline every trial measured split at
 ///   4.0, and the key stayed inline for the last 4000 of its 20 500 calls.
+/// - A split trial also waits for the worker it woke (session 17): from its `trialWarmup + 1`th
+///   call on, a call made while a woken worker has not started running yet (`workersArriving`)
+///   warms up too, beyond the trial's length (at most `longestArrival` calls). A parked worker
+///   took 30–100 µs to start on the other vCPU here, longer than a trial of a 3.6 µs SGEMM, whose
+///   trials then timed split at inline's time plus a fork (Scheduler/README.md, "Operations").
 /// - A call made the other way from the call before it is not timed. Switching has a cost
 ///   of its own that neither steady state pays: after a run of inline calls the workers have
 ///   parked (a futex wake-up, tens of µs in a VM) and the data sits in the caller's cache;
