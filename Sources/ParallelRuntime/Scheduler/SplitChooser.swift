@@ -69,7 +69,7 @@ struct SplitChooser {
     static let trialLength = 8
     static let trialWarmup = 4
     /// The most calls a split trial adds to its warm-up while a worker woken for it has yet to
-    /// run (see above): enough for a 30–60 µs wake-up on ops of 1 µs and up; a worker the host
+    /// run (see above): enough for the 30–100 µs of most wake-ups here on ops of 2 µs and up; a worker the host
     /// does not run for longer than that is part of what split costs.
     static let longestArrival = 64
     static let explorationBudget = 0.01
