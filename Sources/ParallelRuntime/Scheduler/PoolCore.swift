@@ -381,7 +381,7 @@ package final class PoolCore {
     func sharesCPUWithBusyPeer(_ slot: WorkerSlot) -> Bool {
         let cpu = slot.publishCPU()
         for peer in slots where peer !== slot {
-            if peer.cpu.load(ordering: .relaxed) == cpu && peer.busy.load(ordering: .relaxed) && peer.isAwake {
+            if peer.cpu.load(ordering: .relaxed) == cpu && peer.isBusyAndAwake {
                 return true
             }
         }
@@ -407,11 +407,9 @@ package final class PoolCore {
         guard now >= slot.nextMoveNanoseconds else { return false }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: threads) { avoid in
             var count = 0
-            for peer in slots where peer !== slot {
-                if peer.busy.load(ordering: .relaxed) && peer.isAwake {
-                    avoid[count] = peer.cpu.load(ordering: .relaxed)
-                    count += 1
-                }
+            for peer in slots where peer !== slot && peer.isBusyAndAwake {
+                avoid[count] = peer.cpu.load(ordering: .relaxed)
+                count += 1
             }
             let landed = weave_move_off_cpus(avoid.baseAddress!, Int32(count))
             guard landed >= 0 else {

@@ -66,9 +66,7 @@ extension ThreadPool {
     func beginOperation(_ key: OperationKey) -> Bool {
         if threads == 1 || splitting == .always || core.isOwnThread() { return false }
         let previous = core.enterAsCaller()
-        let way = decisions.begin(key, restoringAfterwards: previous, splitting: splitting) {
-            core.workersArriving()
-        }
+        let way = decisions.begin(key, restoringAfterwards: previous, splitting: splitting, core: core)
         core.callerSlot.runsInline = way == .inline
         // A split call counts how long the caller waits for other threads (`SplitChooser`).
         core.callerSlot.measuresWaits = way == .split

@@ -119,6 +119,11 @@ package final class WorkerSlot {
         return state != ParkState.parked && state != ParkState.dozing
     }
 
+    /// Whether this slot's thread is awake and doing work others wait for (`busy`): a peer on
+    /// its CPU must not spin or steal there (`PoolCore.sharesCPUWithBusyPeer`), and a worker
+    /// moving off that CPU avoids it (`PoolCore.moveOffSharedCPU`).
+    var isBusyAndAwake: Bool { busy.load(ordering: .relaxed) && isAwake }
+
     /// A pseudo-random number below `bound` (xorshift64; quality is irrelevant here).
     func nextRandom(below bound: Int) -> Int {
         var x = randomState
