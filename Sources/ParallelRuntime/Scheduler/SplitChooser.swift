@@ -113,6 +113,14 @@ struct SplitChooser {
     private(set) var timesCall = true
     /// The pool-wide wait per split call `choose` was last given.
     private var poolWait: UInt64 = 0
+    /// Whether `review` must compare the ways again before the next steady call, and the pool
+    /// wait it last compared with. A steady call skips the comparison when neither way's times
+    /// have been added to (`record`, `age`) and the pool wait is the same: the comparison was
+    /// a fifth of an empty operation (session 18), and 3 steady calls in 4 are not timed. A
+    /// wait-free untimed split call (`skip`) only lowers split's cost (its wait tail fades),
+    /// which cannot take a steady split call off split; one with a stall asks for a review.
+    private var needsReview = true
+    private var reviewedPoolWait: UInt64 = 0
 
     init(tuning: SplitTuning = .standard) {
         split = RecentTimes(tuning: tuning)
@@ -142,24 +150,13 @@ struct SplitChooser {
         // Hysteresis: the other way must be `margin` faster to take over, so two ways within
         // noise of each other do not trade places (each switch costs a call; see `record`).
         // Split must be `splitMargin` faster: a tie goes to one thread.
-        var best = current ?? (takesOver(.split, from: .inline) ? .split : .inline)
-        if takesOver(opposite(best), from: best) {
-            best = opposite(best)
-            // A trial that won is over: its way is now the steady one, and the next trial comes
-            // as soon as the budget allows.
-            trialCallsLeft = 0
-            callsSinceTrial = 0
-            resetBackoff(steady: times(best).median)
+        let best: Way
+        if let steady = current, !needsReview, poolWait == reviewedPoolWait {
+            // Nothing that could change the comparison below has happened since it last ran.
+            best = steady
         } else {
-            // Drift is judged on the median, not the cost: one stall moves the tail a little,
-            // and should not bring trials back.
-            let steady = times(best).median
-            if Double(steady) > Double(steadyReference) * (1 + Self.driftBand)
-                || Double(steady) < Double(steadyReference) * (1 - Self.driftBand) {
-                resetBackoff(steady: steady)
-            }
+            best = review()
         }
-        current = best
         let other = opposite(best)
         if trialCallsLeft > 0 {
             // The trial's calls after the switch that are still warming up are timed apart.
@@ -195,6 +192,7 @@ struct SplitChooser {
                 confirmed = true
                 // The other way's stalls were last sampled before these calls: let them fade
                 // (a competitor that made its calls stall may have gone).
+                needsReview = true
                 if other == .split {
                     split.age(calls: callsSinceTrial)
                 } else {
@@ -214,6 +212,35 @@ struct SplitChooser {
                 untimedCalls = 0
             }
         }
+        return best
+    }
+
+    /// Compares the ways' costs (hysteresis, a trial that won) and the steady way's median
+    /// with its reference (drift); returns the steady way, now `current`.
+    private mutating func review() -> Way {
+        needsReview = false
+        reviewedPoolWait = poolWait
+        // Hysteresis: the other way must be `margin` faster to take over, so two ways within
+        // noise of each other do not trade places (each switch costs a call; see `record`).
+        // Split must be `splitMargin` faster: a tie goes to one thread.
+        var best = current ?? (takesOver(.split, from: .inline) ? .split : .inline)
+        if takesOver(opposite(best), from: best) {
+            best = opposite(best)
+            // A trial that won is over: its way is now the steady one, and the next trial comes
+            // as soon as the budget allows.
+            trialCallsLeft = 0
+            callsSinceTrial = 0
+            resetBackoff(steady: times(best).median)
+        } else {
+            // Drift is judged on the median, not the cost: one stall moves the tail a little,
+            // and should not bring trials back.
+            let steady = times(best).median
+            if Double(steady) > Double(steadyReference) * (1 + Self.driftBand)
+                || Double(steady) < Double(steadyReference) * (1 - Self.driftBand) {
+                resetBackoff(steady: steady)
+            }
+        }
+        current = best
         return best
     }
 
@@ -249,7 +276,9 @@ struct SplitChooser {
     mutating func skip(_ way: Way, waited: UInt64 = 0) -> UInt64? {
         defer { previous = way }
         guard way == .split && previous == .split && split.count >= Self.minimumSamples else { return nil }
-        return split.addWait(waited)
+        let stall = split.addWait(waited)
+        if stall > 0 || current != .split { needsReview = true }
+        return stall
     }
 
     /// Records how long a call made the given way took, in any unit that is the same for
@@ -262,6 +291,7 @@ struct SplitChooser {
     @discardableResult
     mutating func record(_ way: Way, ticks: UInt64, waited: UInt64 = 0) -> UInt64? {
         defer { previous = way }
+        needsReview = true
         guard let previous else { return nil }  // the warm-up
         guard previous == way else {
             switched.add(ticks)
