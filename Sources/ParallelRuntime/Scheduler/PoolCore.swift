@@ -31,6 +31,9 @@ package final class PoolCore {
     private let workersExited = DispatchGroup()
     /// Marks the worker queues, so tests can check that tasks run on Dispatch-hosted workers.
     static let workerQueueKey = DispatchSpecificKey<String>()
+    /// The affinity mask of the thread that created the pool, which unpinned workers take
+    /// (nil if it could not be read). See `workerMain`.
+    private let creatorCPUs: [Int32]?
 
     init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
         self.threads = threads
@@ -38,6 +41,7 @@ package final class PoolCore {
         callerSlot = slots[0]
         slotAddresses = .allocate(capacity: threads)
         slotAddresses.initialize(from: slots.map { Unmanaged.passUnretained($0).toOpaque() }, count: threads)
+        creatorCPUs = Self.threadCPUs()
         self.maxSpinners = max(1, threads / 2)
         self.spinNanoseconds = spinNanoseconds
         if let cpus = pinCPUs, !cpus.isEmpty {
@@ -72,14 +76,36 @@ package final class PoolCore {
         workersExited.wait()
     }
 
+    /// A worker's run loop on a Dispatch thread.
+    ///
+    /// The thread's affinity mask is set here and given back at the end (session 18): Dispatch
+    /// threads are shared and reused, and a new one inherits the mask of whichever thread made
+    /// Dispatch create it, so without this a worker's CPUs depended on the pools and threads
+    /// that ran before (a worker of a pool pinned to one CPU, once its pool ended, left that
+    /// pinning to the next pool given its thread). The rule instead is OpenMP's: an unpinned
+    /// worker runs on the CPUs of the thread that created its pool; a pinned one on its CPU.
     private func workerMain(_ slot: WorkerSlot) {
+        let found = Self.threadCPUs()
         if let cpu = slot.pinnedCPU {
             _ = weave_pin_current_thread(Int32(cpu))
+        } else if let cpus = creatorCPUs, cpus != found {
+            _ = cpus.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
         }
         CurrentSlot.set(slot)
         runUntil(slot, idle: true) { terminating.load(ordering: .acquiring) }
         CurrentSlot.set(nil)
+        if let found, found != Self.threadCPUs() {
+            _ = found.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
+        }
         workersExited.leave()
+    }
+
+    /// The calling thread's affinity mask as CPU numbers, nil if it cannot be read.
+    static func threadCPUs() -> [Int32]? {
+        var buffer = [Int32](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBufferPointer { weave_affinity_cpus($0.baseAddress, Int32($0.count)) }
+        guard n > 0 && Int(n) <= buffer.count else { return nil }
+        return Array(buffer.prefix(Int(n)))
     }
 
     // MARK: Entering the pool

@@ -46,7 +46,8 @@ public enum ThreadCount {
         return max(1, n)
     }
 
-    /// The CPU numbers in this process's affinity mask (sched_getaffinity).
+    /// The CPU numbers in the calling thread's affinity mask (sched_getaffinity(0); a thread
+    /// starts with its creator's, so this is the process's unless a thread narrowed its own).
     public static func affinityCPUs() -> [Int] {
         var buffer = [Int32](repeating: 0, count: 1024)
         let n = buffer.withUnsafeMutableBufferPointer {

@@ -10,10 +10,15 @@ struct CoLocationTests {
     /// Runs `body` on a new thread pinned to `cpu` and returns its result. The caller's thread
     /// of the pool must be pinned too, and a test's own thread belongs to the test runner.
     static func onThread<R: Sendable>(pinnedTo cpu: Int, _ body: @escaping @Sendable () -> R) -> R {
+        onThread(mask: [Int32(cpu)], body)
+    }
+
+    /// Runs `body` on a new thread whose affinity mask is `mask` and returns its result.
+    static func onThread<R: Sendable>(mask: [Int32], _ body: @escaping @Sendable () -> R) -> R {
         let result = LockedList<R>()
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread {
-            _ = weave_pin_current_thread(Int32(cpu))
+            _ = mask.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
             result.append(body())
             finished.signal()
         }
@@ -122,8 +127,8 @@ struct MoveOffSharedCPUTests {
             repeat {
                 // Put the worker on the caller's CPU with its whole mask back, as a wake-up
                 // placed there by the kernel would (a worker that moved is put back again).
-                // The two tiles wait for each other, so the worker runs one (its Dispatch
-                // thread may have inherited the caller's one-CPU mask: this widens it too).
+                // The two tiles wait for each other, so the worker runs one (it took its
+                // creator's one-CPU mask: this widens it too).
                 let barrier = SpinBarrier(parties: 2)
                 pool.parallelFor(0..<2, grain: 1) { _ in
                     _ = barrier.arriveAndWait(seconds: 30)
@@ -174,15 +179,7 @@ struct MoveOffSharedCPUTests {
             } while pool.statistics.dozes[1] == 0 && weave_monotonic_ns() < deadline
             var statistics = pool.statistics
             statistics.moves[1] -= movesBefore
-            // Give the worker its mask back before its Dispatch thread returns to Dispatch.
-            let all = ThreadCount.affinityCPUs().map { Int32($0) }
-            let restoring = SpinBarrier(parties: 2)
-            pool.parallelFor(0..<2, grain: 1) { _ in
-                _ = restoring.arriveAndWait(seconds: 30)
-                if pool.currentSlot == 1 {
-                    _ = all.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
-                }
-            }
+            // The pool gives its Dispatch thread the mask it found back when it ends.
             return statistics
         }
         #expect(statistics.dozes[1] > 0)
