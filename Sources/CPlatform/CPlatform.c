@@ -58,6 +58,30 @@ int weave_pin_current_thread(int cpu) {
     return r == 0 ? 0 : -r;
 }
 
+int weave_set_thread_affinity(int64_t tid, const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return -EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity((pid_t)tid, sizeof(set), &set) == 0 ? 0 : -errno;
+}
+
+int weave_thread_cpu_clock(int32_t *clock) {
+    clockid_t id;
+    int r = pthread_getcpuclockid(pthread_self(), &id);
+    if (r != 0) return -r;
+    *clock = (int32_t)id;
+    return 0;
+}
+
+int64_t weave_cpu_clock_ns(int32_t clock) {
+    struct timespec ts;
+    if (clock_gettime((clockid_t)clock, &ts) != 0) return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int weave_set_affinity(const int *cpus, int count) {
     cpu_set_t set;
     CPU_ZERO(&set);

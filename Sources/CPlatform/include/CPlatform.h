@@ -77,6 +77,18 @@ int weave_move_off_cpus(const int *avoid, int count);
 /// pthread_setaffinity_np(pthread_self()): pins the calling thread to one CPU. 0 or -errno.
 int weave_pin_current_thread(int cpu);
 
+/// sched_setaffinity(tid): sets the affinity mask of thread `tid` (of this process) to the
+/// `count` CPUs in `cpus`. 0 or -errno.
+int weave_set_thread_affinity(int64_t tid, const int *cpus, int count);
+
+/// pthread_getcpuclockid(pthread_self()): the calling thread's CPU-time clock, which other
+/// threads of the process can read with `weave_cpu_clock_ns` while it lives. 0 or -errno.
+int weave_thread_cpu_clock(int32_t *clock);
+
+/// clock_gettime(clock) in nanoseconds: for a thread's CPU-time clock, the CPU time it has
+/// used, up to date even while it runs. -1 when the clock cannot be read (the thread ended).
+int64_t weave_cpu_clock_ns(int32_t clock);
+
 /// setvbuf(stdout, _IOLBF): progress lines reach a pipe as they are printed.
 void weave_stdout_line_buffered(void);
 

@@ -33,7 +33,7 @@ package final class PoolCore {
     static let workerQueueKey = DispatchSpecificKey<String>()
     /// The affinity mask of the thread that created the pool, which unpinned workers take
     /// (nil if it could not be read). See `workerMain`.
-    private let creatorCPUs: [Int32]?
+    let creatorCPUs: [Int32]?
 
     init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
         self.threads = threads
@@ -91,9 +91,14 @@ package final class PoolCore {
         } else if let cpus = creatorCPUs, cpus != found {
             _ = cpus.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
         }
+        var clock: Int32 = -1
+        if weave_thread_cpu_clock(&clock) == 0 { slot.cpuClock.store(clock, ordering: .relaxed) }
+        slot.threadID.store(weave_thread_id(), ordering: .releasing)
         CurrentSlot.set(slot)
         runUntil(slot, idle: true) { terminating.load(ordering: .acquiring) }
         CurrentSlot.set(nil)
+        // No joiner pulls a worker that is not busy, and this one has stopped for good.
+        slot.threadID.store(0, ordering: .relaxed)
         if let found, found != Self.threadCPUs() {
             _ = found.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
         }
@@ -305,6 +310,7 @@ package final class PoolCore {
         let entered = measuresWaits ? weave_ticks() : 0
         var working: UInt64 = 0
         while true {
+            if slot.pulled.load(ordering: .relaxed) { takeMaskBack(slot) }
             if done() {
                 // A joiner can hold a token: `wakeOne` may pick it while it parks.
                 if token { passOnSpinnerToken() }
@@ -381,6 +387,10 @@ package final class PoolCore {
                     token = false
                     releaseSpinnerToken()
                 }
+                // A joiner about to sleep first checks that the work it waits for is running:
+                // a worker preempted on a busy CPU is pulled onto this one, which the park
+                // then frees for it.
+                if !idleWorker { pullStalledWorkers(slot, until: done) }
                 token = park(slot) { done() || anyWork() }
                 deadline = 0
                 continue

@@ -96,6 +96,10 @@ public final class ThreadPool {
         /// Times the slot's thread (a worker) moved itself off a CPU a busy peer was on, to
         /// another CPU of its affinity mask (Scheduler/README.md, "Co-location").
         public var moves: [Int]
+        /// Times the slot's thread, waiting for work a worker had taken, found that worker
+        /// not running (preempted on a busy CPU) and pulled it onto its own CPU
+        /// (Scheduler/README.md, "Pulling a preempted worker").
+        public var pulls: [Int]
     }
 
     /// A snapshot of the counters (relaxed reads; exact once the pool is quiet).
@@ -105,7 +109,8 @@ public final class ThreadPool {
             steals: core.slots.map { $0.stealCount.load(ordering: .relaxed) },
             parks: core.slots.map { $0.parkCount.load(ordering: .relaxed) },
             dozes: core.slots.map { $0.dozeCount.load(ordering: .relaxed) },
-            moves: core.slots.map { $0.moveCount.load(ordering: .relaxed) })
+            moves: core.slots.map { $0.moveCount.load(ordering: .relaxed) },
+            pulls: core.slots.map { $0.pullCount.load(ordering: .relaxed) })
     }
 
     /// The index of the calling thread's slot in this pool (0 for the caller, 1... for

@@ -73,6 +73,16 @@ package final class WorkerSlot {
     let parkCount = Atomic<Int>(0)
     let dozeCount = Atomic<Int>(0)
     let moveCount = Atomic<Int>(0)
+    let pullCount = Atomic<Int>(0)
+
+    /// A worker thread's kernel id and CPU-time clock (0 and -1 until it starts; the caller's
+    /// slot never sets them): a joiner reads the clock to tell whether the worker is running,
+    /// and narrows its mask to pull it over (`PoolCore.pullStalledWorkers`).
+    let threadID = Atomic<Int64>(0)
+    let cpuClock = Atomic<Int32>(-1)
+    /// Set by a joiner that pulled this worker onto its CPU; the worker takes its own mask back
+    /// when it next looks for work.
+    let pulled = Atomic<Bool>(false)
 
     /// When this worker may next move off a CPU it shares with a busy peer, the back-off
     /// between such moves, and when it last moved (`PoolCore.moveOffSharedCPU`). Touched only

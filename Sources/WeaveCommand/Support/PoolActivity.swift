@@ -15,6 +15,8 @@ struct PoolActivity: Codable, Sendable {
     var dozes: Int
     /// Times a worker moved itself off a CPU a busy peer was on.
     var moves: Int
+    /// Times a waiting thread pulled a preempted worker onto its own CPU.
+    var pulls: Int
     /// Pool operations (timed calls, training steps) run split, and run on the caller alone
     /// because that measured faster (`--splitting when-faster`).
     var operationsSplit: Int
@@ -30,6 +32,7 @@ struct PoolActivity: Codable, Sendable {
         parks = statistics.parks.reduce(0, +)
         dozes = statistics.dozes.reduce(0, +)
         moves = statistics.moves.reduce(0, +)
+        pulls = statistics.pulls.reduce(0, +)
         (operationsSplit, operationsInline) = pool.operationCounts
         operations = pool.operationSummaries()
     }
@@ -55,11 +58,12 @@ func printPoolActivity(_ report: BenchReport) {
     guard !report.poolActivity.isEmpty else { return }
     print("\nPool activity (scheduler counters over each benchmark; dozes mean two of its threads "
           + "shared a CPU, so the kernel had fewer CPUs to give than the pool has threads; moves count a worker "
-          + "moving itself off a CPU it shared with a busy peer; "
+          + "moving itself off a CPU it shared with a busy peer; pulls count a waiting thread pulling a worker "
+          + "preempted on a busy CPU onto its own; "
           + "inline counts timed calls that ran on the calling thread alone because that measured faster):")
-    printTable(["benchmark", "threads", "steals", "parks", "dozes", "moves", "calls split", "calls inline"],
+    printTable(["benchmark", "threads", "steals", "parks", "dozes", "moves", "pulls", "calls split", "calls inline"],
                report.poolActivity.map {
-        [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)", "\($0.moves)",
+        [$0.benchmark, "\($0.threads)", "\($0.steals)", "\($0.parks)", "\($0.dozes)", "\($0.moves)", "\($0.pulls)",
          "\($0.operationsSplit)", "\($0.operationsInline)"]
     })
 }
