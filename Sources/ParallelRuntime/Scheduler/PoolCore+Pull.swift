@@ -23,7 +23,7 @@ extension PoolCore {
     /// wait for) but did not run over the last `pullWatchNanoseconds`. Called by a joiner (its
     /// `done` condition not yet met) just before it parks; returns early if `done` comes true
     /// while it watches. Pinned workers are never pulled (their CPU was asked for), nor is the
-    /// caller's thread (not the pool's to move).
+    /// caller's thread (not the pool's to move), nor a worker last seen on this CPU.
     func pullStalledWorkers(_ slot: WorkerSlot, until done: () -> Bool) {
         guard threads > 1 && creatorCPUs != nil else { return }
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: threads) { before in
@@ -50,7 +50,10 @@ extension PoolCore {
             for peer in slots.dropFirst() where peer !== slot && before[peer.index] >= 0 {
                 let ran = weave_cpu_clock_ns(peer.cpuClock.load(ordering: .relaxed)) - before[peer.index]
                 // Still busy and awake: a worker that finished and parked is not waited for.
-                guard ran >= 0 && ran < elapsed / 4 && peer.isBusyAndAwake else { continue }
+                // One last seen on this CPU gets the CPU when this thread parks; narrowing its
+                // mask to this CPU would only keep it from a free one.
+                guard ran >= 0 && ran < elapsed / 4 && peer.isBusyAndAwake,
+                      peer.cpu.load(ordering: .relaxed) != here else { continue }
                 let tid = peer.threadID.load(ordering: .acquiring)
                 guard tid != 0 && weave_set_thread_affinity(tid, &cpu, 1) == 0 else { continue }
                 peer.pulled.store(true, ordering: .relaxed)

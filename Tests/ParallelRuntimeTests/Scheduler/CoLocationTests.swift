@@ -116,8 +116,12 @@ struct MoveOffSharedCPUTests {
             var workerCPUsAfterMoving: Set<Int>
             var everyItemOncePerRound: Bool
         }
-        let result = CoLocationTests.onThread(pinnedTo: home) { () -> Result in
+        let all = cpus.map { Int32($0) }
+        let result = CoLocationTests.onThread(mask: all) { () -> Result in
+            // Made on a thread free to run anywhere, so the worker's own mask (which a pulled
+            // worker takes back) is all CPUs; the caller then stays on `home`.
             let pool = ThreadPool(threads: 2)
+            _ = weave_pin_current_thread(Int32(home))
             let items = 2048
             let counters = AtomicCounters(items)
             let workerCPUs = LockedList<Int>()
@@ -127,14 +131,12 @@ struct MoveOffSharedCPUTests {
             repeat {
                 // Put the worker on the caller's CPU with its whole mask back, as a wake-up
                 // placed there by the kernel would (a worker that moved is put back again).
-                // The two tiles wait for each other, so the worker runs one (it took its
-                // creator's one-CPU mask: this widens it too).
+                // The two tiles wait for each other, so the worker runs one.
                 let barrier = SpinBarrier(parties: 2)
                 pool.parallelFor(0..<2, grain: 1) { _ in
                     _ = barrier.arriveAndWait(seconds: 30)
                     if pool.currentSlot == 1 {
                         _ = weave_pin_current_thread(Int32(home))
-                        let all = cpus.map { Int32($0) }
                         _ = all.withUnsafeBufferPointer { weave_set_affinity($0.baseAddress, Int32($0.count)) }
                         repins.increment(0)
                     }
