@@ -9,56 +9,57 @@ import Synchronization
 /// busy process's slice, 0.9–4 ms measured here, while its own CPU idles: the stalls that made
 /// split calls of small ops lose under contention (`SplitChooser`, `PoolWaits`). The kernel does
 /// not move the worker to the idle CPU in that time (it counts as cache-hot), so the joiner does:
-/// it narrows the worker's mask to its own CPU, which moves a queued thread at once, and parks.
+/// having watched the worker's CPU time over the end of its spin, it narrows the mask of a
+/// worker that did not run to its own CPU, which moves a queued thread at once, and parks.
 /// Measured in C on this machine (a 500 µs tile on a CPU shared with a busy loop, the waiter
 /// parking on a futex): mean 1.97 ms → 0.58 ms, 90th percentile 4.6 → 0.60 ms; a 100 µs tile,
 /// 1.05 → 0.18 ms; without the busy loop no worker was pulled and times were unchanged.
 extension PoolCore {
-    /// How long a joiner watches a worker's CPU time before pulling it, and the least CPU time
+    /// How long before its park a joiner starts watching the CPU time of busy workers (the end
+    /// of its spin, which goes on meanwhile: it still looks for work), and the least CPU time
     /// a running worker shows in that window (a quarter of it): one that ran less is not
-    /// running.
+    /// running. A watch shorter than half of this (a pool that spins less) pulls nobody.
     static let pullWatchNanoseconds: Int64 = 20_000
 
-    /// Pulls onto the calling thread's CPU each worker that is busy (running a job someone may
-    /// wait for) but did not run over the last `pullWatchNanoseconds`. Called by a joiner (its
-    /// `done` condition not yet met) just before it parks; returns early if `done` comes true
-    /// while it watches. Pinned workers are never pulled (their CPU was asked for), nor is the
-    /// caller's thread (not the pool's to move), nor a worker last seen on this CPU.
-    func pullStalledWorkers(_ slot: WorkerSlot, until done: () -> Bool) {
-        guard threads > 1 && creatorCPUs != nil else { return }
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: threads) { before in
-            var watched = 0
-            for peer in slots.dropFirst() where peer !== slot {
-                before[peer.index] = -1
-                guard peer.pinnedCPU == nil && peer.isBusyAndAwake && !peer.pulled.load(ordering: .relaxed),
-                      peer.threadID.load(ordering: .acquiring) != 0 else { continue }
-                before[peer.index] = weave_cpu_clock_ns(peer.cpuClock.load(ordering: .relaxed))
-                if before[peer.index] >= 0 { watched += 1 }
+    /// Starts a watch: records the CPU time of each worker that is busy (running a job someone
+    /// may wait for) and awake, and returns whether there is any. Pinned workers are never
+    /// pulled (their CPU was asked for), nor is the caller's thread (not the pool's to move).
+    func startPullWatch(_ slot: WorkerSlot) -> Bool {
+        guard threads > 1 && creatorCPUs != nil else { return false }
+        var watched = false
+        for peer in slots.dropFirst() where peer !== slot {
+            var clock: Int64 = -1
+            if peer.pinnedCPU == nil && peer.isBusyAndAwake && !peer.pulled.load(ordering: .relaxed)
+                && peer.threadID.load(ordering: .acquiring) != 0 {
+                clock = weave_cpu_clock_ns(peer.cpuClock.load(ordering: .relaxed))
             }
-            guard watched > 0 else { return }
-            let start = weave_monotonic_ns()
-            var now = start
-            while now - start < Self.pullWatchNanoseconds {
-                if done() { return }
-                for _ in 0..<4 { weave_cpu_relax() }
-                now = weave_monotonic_ns()
-            }
-            let elapsed = now - start
-            let here = weave_current_cpu()
-            guard here >= 0 else { return }
-            var cpu = here
-            for peer in slots.dropFirst() where peer !== slot && before[peer.index] >= 0 {
-                let ran = weave_cpu_clock_ns(peer.cpuClock.load(ordering: .relaxed)) - before[peer.index]
-                // Still busy and awake: a worker that finished and parked is not waited for.
-                // One last seen on this CPU gets the CPU when this thread parks; narrowing its
-                // mask to this CPU would only keep it from a free one.
-                guard ran >= 0 && ran < elapsed / 4 && peer.isBusyAndAwake,
-                      peer.cpu.load(ordering: .relaxed) != here else { continue }
-                let tid = peer.threadID.load(ordering: .acquiring)
-                guard tid != 0 && weave_set_thread_affinity(tid, &cpu, 1) == 0 else { continue }
-                peer.pulled.store(true, ordering: .relaxed)
-                slot.bump(slot.pullCount)
-            }
+            slot.watchedClocks[peer.index] = clock
+            if clock >= 0 { watched = true }
+        }
+        return watched
+    }
+
+    /// Ends the watch `startPullWatch` began `elapsed` ns ago, as the joiner is about to park:
+    /// pulls onto its CPU each watched worker still busy and awake that ran less than a
+    /// quarter of that time.
+    func pullStalledWorkers(_ slot: WorkerSlot, watchedFor elapsed: Int64) {
+        guard elapsed >= Self.pullWatchNanoseconds / 2 else { return }
+        let here = weave_current_cpu()
+        guard here >= 0 else { return }
+        var cpu = here
+        for peer in slots.dropFirst() where peer !== slot {
+            let before = slot.watchedClocks[peer.index]
+            guard before >= 0 else { continue }
+            let ran = weave_cpu_clock_ns(peer.cpuClock.load(ordering: .relaxed)) - before
+            // Still busy and awake: a worker that finished and parked is not waited for.
+            // One last seen on this CPU gets the CPU when this thread parks; narrowing its
+            // mask to this CPU would only keep it from a free one.
+            guard ran >= 0 && ran < elapsed / 4 && peer.isBusyAndAwake,
+                  peer.cpu.load(ordering: .relaxed) != here else { continue }
+            let tid = peer.threadID.load(ordering: .acquiring)
+            guard tid != 0 && weave_set_thread_affinity(tid, &cpu, 1) == 0 else { continue }
+            peer.pulled.store(true, ordering: .relaxed)
+            slot.bump(slot.pullCount)
         }
     }
 

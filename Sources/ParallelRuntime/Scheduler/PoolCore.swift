@@ -37,7 +37,7 @@ package final class PoolCore {
 
     init(threads: Int, pinCPUs: [Int]?, spinNanoseconds: Int64) {
         self.threads = threads
-        self.slots = (0..<threads).map { WorkerSlot(index: $0) }
+        self.slots = (0..<threads).map { WorkerSlot(index: $0, threads: threads) }
         callerSlot = slots[0]
         slotAddresses = .allocate(capacity: threads)
         slotAddresses.initialize(from: slots.map { Unmanaged.passUnretained($0).toOpaque() }, count: threads)
@@ -301,6 +301,11 @@ package final class PoolCore {
     func runUntil(_ slot: WorkerSlot, idle idleWorker: Bool = false, _ done: () -> Bool) {
         var token = false
         var deadline: Int64 = 0
+        // The spin whose last `pullWatchNanoseconds` this joiner watches its peers in (its
+        // deadline), when it began, and whether anyone is watched.
+        var watchedDeadline: Int64 = 0
+        var watchStart: Int64 = 0
+        var watching = false
         var spins = 0
         var dozeNanoseconds = Self.firstDozeNanoseconds
         var lookAnyway = false
@@ -382,18 +387,29 @@ package final class PoolCore {
                 spins = 0
             }
             // The clock is read every 16th round only: it costs as much as a steal attempt.
-            if spins & 15 == 0 && weave_monotonic_ns() >= deadline {
-                if token {
-                    token = false
-                    releaseSpinnerToken()
-                }
-                // A joiner about to sleep first checks that the work it waits for is running:
-                // a worker preempted on a busy CPU is pulled onto this one, which the park
+            if spins & 15 == 0 {
+                let now = weave_monotonic_ns()
+                // A joiner checks that the work it waits for is running before it sleeps:
+                // over the end of its spin it watches the CPU time of busy workers, and at the
+                // park pulls a worker preempted on a busy CPU onto this one, which the park
                 // then frees for it.
-                if !idleWorker { pullStalledWorkers(slot, until: done) }
-                token = park(slot) { done() || anyWork() }
-                deadline = 0
-                continue
+                if !idleWorker && watchedDeadline != deadline && now >= deadline - Self.pullWatchNanoseconds {
+                    watchedDeadline = deadline
+                    watchStart = now
+                    watching = startPullWatch(slot)
+                }
+                if now >= deadline {
+                    if token {
+                        token = false
+                        releaseSpinnerToken()
+                    }
+                    if watching && watchedDeadline == deadline {
+                        pullStalledWorkers(slot, watchedFor: now - watchStart)
+                    }
+                    token = park(slot) { done() || anyWork() }
+                    deadline = 0
+                    continue
+                }
             }
             // A few pauses only: on current x86 one `pause` is up to ~140 cycles, and the
             // latency of a fork is the time until a spinner's next steal attempt.

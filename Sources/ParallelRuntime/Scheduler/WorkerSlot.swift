@@ -83,6 +83,10 @@ package final class WorkerSlot {
     /// Set by a joiner that pulled this worker onto its CPU; the worker takes its own mask back
     /// when it next looks for work.
     let pulled = Atomic<Bool>(false)
+    /// Each peer's CPU time when this slot's thread, spinning before a park, began to watch
+    /// it (-1: not watched), indexed by slot (`PoolCore.startPullWatch`). Touched only by the
+    /// slot's thread.
+    let watchedClocks: UnsafeMutablePointer<Int64>
 
     /// When this worker may next move off a CPU it shares with a busy peer, the back-off
     /// between such moves, and when it last moved (`PoolCore.moveOffSharedCPU`). Touched only
@@ -91,13 +95,18 @@ package final class WorkerSlot {
     var moveBackoffNanoseconds: Int64 = PoolCore.firstMoveBackoffNanoseconds
     var lastMoveNanoseconds: Int64 = 0
 
-    init(index: Int) {
+    init(index: Int, threads: Int) {
         self.index = index
         busy = Atomic(index == 0)
         randomState = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
+        watchedClocks = .allocate(capacity: threads)
+        watchedClocks.initialize(repeating: -1, count: threads)
     }
 
-    deinit { parkWord.deallocate() }
+    deinit {
+        parkWord.deallocate()
+        watchedClocks.deallocate()
+    }
 
     /// A job from the stack for a fork at the current depth.
     func pushJob() -> Job {
