@@ -357,6 +357,11 @@ package final class PoolCore {
                     // next spinner; one wake-up at a time, never a thundering herd.
                     if spinners.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { wakeOne() }
                 }
+                // Checked again here: a pulled worker sharing the joiner's CPU can be preempted
+                // between the check above and the steal for as long as that joiner takes to
+                // mark it pulled, finish and fork again. The fork publishes the mark with the
+                // job, so a job never starts on a pulled mask that is already marked.
+                if slot.pulled.load(ordering: .relaxed) { takeMaskBack(slot) }
                 if idleWorker { slot.busy.store(true, ordering: .relaxed) }
                 let started = measuresWaits ? weave_ticks() : 0
                 if let job { execute(job, on: slot) } else if let part { run(part, on: slot) }

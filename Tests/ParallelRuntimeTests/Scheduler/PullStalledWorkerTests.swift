@@ -10,8 +10,17 @@ struct PullStalledWorkerTests {
     struct Round: Sendable {
         /// The worker's mask when its tile began, before it moved itself onto the busy CPU.
         var maskAtStart: [Int32]
+        /// The joiner's pulls before the round, once the worker had moved itself onto the busy
+        /// CPU (pulls before that, while the joiner waited for the tile to begin, were undone
+        /// by the move), and after the round.
         var pullsBefore: Int
+        var pullsAtMove: Int
         var pullsAfter: Int
+        /// The CPU the worker finished its tile on.
+        var endCPU: Int
+
+        var pulledDuringTile: Bool { pullsAfter > pullsAtMove }
+        var pulledBeforeMove: Bool { pullsAtMove > pullsBefore }
     }
 
     @Test("A worker kept off its CPU is pulled onto the joiner's, runs its tile there, and takes its mask back")
@@ -34,19 +43,18 @@ struct PullStalledWorkerTests {
             competing.wait()
         }
 
-        let (rounds, tilesRan, workerCPUsWhilePulled) = CoLocationTests.onThread(mask: all) {
-            () -> ([Round], Bool, [Int]) in
+        let (rounds, tilesRan, statistics) = CoLocationTests.onThread(mask: all) {
+            () -> ([Round], Bool, ThreadPool.Statistics) in
             // Made on a thread free to run anywhere, so the worker's own mask is all CPUs; the
             // caller then stays on `home`.
             let pool = ThreadPool(threads: 2)
             _ = weave_pin_current_thread(Int32(home))
             var rounds: [Round] = []
             var tilesRan = true
-            let pulledCPUs = LockedList<Int>()
             let deadline = weave_monotonic_ns() + 10_000_000_000
             repeat {
                 let barrier = SpinBarrier(parties: 2)
-                let masks = LockedList<[Int32]>()
+                let seen = LockedList<([Int32], Int, Int)>()
                 let ran = AtomicCounters(2)
                 let pullsBefore = pool.statistics.pulls[0]
                 pool.parallelFor(0..<2, grain: 1) { range in
@@ -55,30 +63,38 @@ struct PullStalledWorkerTests {
                         for i in range { ran.increment(i) }
                         return
                     }
-                    masks.append(PoolCore.threadCPUs() ?? [])
+                    let mask = PoolCore.threadCPUs() ?? []
                     var clock: Int32 = -1
                     _ = weave_thread_cpu_clock(&clock)
                     _ = weave_pin_current_thread(Int32(busyCPU))
-                    // 1 ms of CPU time: long enough that the joiner meets it preempted.
+                    let pullsAtMove = pool.statistics.pulls[0]
+                    // Let the competitor run first: woken from a park, the worker would
+                    // otherwise often run its whole slice before the joiner looks.
+                    sched_yield()
+                    // 1 ms of CPU time, beside a thread that never sleeps.
                     let start = weave_cpu_clock_ns(clock)
                     while weave_cpu_clock_ns(clock) - start < 1_000_000 {}
-                    if weave_current_cpu() != Int32(busyCPU) { pulledCPUs.append(Int(weave_current_cpu())) }
+                    seen.append((mask, pullsAtMove, Int(weave_current_cpu())))
                     for i in range { ran.increment(i) }
                 }
                 tilesRan = tilesRan && ran.values == [1, 1]
-                rounds.append(Round(maskAtStart: masks.elements.first ?? [], pullsBefore: pullsBefore,
-                                    pullsAfter: pool.statistics.pulls[0]))
-                // Two more rounds after the first pull: each starts with the mask taken back.
-            } while (rounds.count < 3 || rounds[rounds.count - 3].pullsAfter == 0) && weave_monotonic_ns() < deadline
-            return (rounds, tilesRan, pulledCPUs.elements)
+                let (mask, pullsAtMove, endCPU) = seen.elements.first ?? ([], pullsBefore, -1)
+                rounds.append(Round(maskAtStart: mask, pullsBefore: pullsBefore, pullsAtMove: pullsAtMove,
+                                    pullsAfter: pool.statistics.pulls[0], endCPU: endCPU))
+                // Two more rounds after the first pull during a tile: each must start with the
+                // mask taken back.
+            } while (rounds.count < 3 || !rounds[rounds.count - 3].pulledDuringTile) && weave_monotonic_ns() < deadline
+            return (rounds, tilesRan, pool.statistics)
         }
-        let pulled = rounds.filter { $0.pullsAfter > $0.pullsBefore }.count
-        #expect(pulled > 0, "no pull in \(rounds.count) rounds of a worker sharing CPU \(busyCPU) with a busy thread")
+        let pulled = rounds.filter(\.pulledDuringTile)
+        #expect(!pulled.isEmpty, "no pull in \(rounds.count) rounds of a worker sharing CPU \(busyCPU) with a busy thread; \(statistics)")
         #expect(tilesRan)
-        #expect(workerCPUsWhilePulled.allSatisfy { $0 == home }, "a pulled worker ran on \(workerCPUsWhilePulled)")
-        #expect(!workerCPUsWhilePulled.isEmpty || pulled == 0, "a pulled worker finished its tile on the busy CPU")
+        // A pulled worker runs the rest of its tile on the joiner's CPU (a pull in the moment
+        // between the end of the tile and the worker's next search may leave it on busyCPU).
+        #expect(pulled.contains { $0.endCPU == home }, "no pulled worker finished its tile on the joiner's CPU: \(pulled.map(\.endCPU))")
+        #expect(rounds.allSatisfy { $0.endCPU == home || $0.endCPU == busyCPU }, "\(rounds.map(\.endCPU))")
         // After a pulled round, the worker took its own mask back before the next tile.
-        for (round, next) in zip(rounds, rounds.dropFirst()) where round.pullsAfter > round.pullsBefore {
+        for (round, next) in zip(rounds, rounds.dropFirst()) where round.pulledDuringTile && !next.pulledBeforeMove {
             #expect(next.maskAtStart == all, "after a pull the worker's mask was \(next.maskAtStart)")
         }
     }
