@@ -45,7 +45,8 @@ extension PoolCore {
     func pullStalledWorkers(_ slot: WorkerSlot, watchedFor elapsed: Int64) {
         guard elapsed >= Self.pullWatchNanoseconds / 2 else { return }
         let here = weave_current_cpu()
-        guard here >= 0 else { return }
+        // Workers run on their creator's CPUs: a caller outside them pulls nobody.
+        guard here >= 0, creatorCPUs?.contains(here) == true else { return }
         var cpu = here
         for peer in slots.dropFirst() where peer !== slot {
             let before = slot.watchedClocks[peer.index]
