@@ -50,7 +50,7 @@ import Glibc
 /// - Steady calls are timed one in `sampledCalls` (`timesCall`): two clock reads and the
 ///   bookkeeping were a third of an empty operation. Calls while learning, trial calls and
 ///   the call that switches back after a trial are always timed; a drift of the steady way
-///   shows in its median within `sampledCalls · 3` calls instead of 3.
+///   shows in its median within `sampledCalls · (window + 1) / 2` calls (20) instead of 5.
 ///
 /// Results never depend on the way: the tiles are the same.
 struct SplitChooser {
@@ -62,7 +62,15 @@ struct SplitChooser {
     /// process that then stops); without it, a way that looked slow then was tried again only
     /// after 64 calls, 0.7 s of a 1024³ SGEMM run at half speed (session 10).
     static let confirmationInterval = 8
-    static let window = 5
+    /// Times a way's median is taken from (5 before session 20). Under contention the worker
+    /// is descheduled for a competitor's time slice now and then (~3 ms here), and split calls
+    /// in that spell cost what inline ones do, the caller running every tile: traced on a
+    /// training step, three timed calls of such a spell made a median of five, inline took
+    /// over and kept every call for the 64 calls to the next trial, though split was 12%
+    /// faster outside the spells. A spell is no majority of nine. A trial's times are judged
+    /// on their own (`RecentTimes.restartWindow`), as the four of them nearly were in five.
+    /// Measured in Scheduler/README.md ("A longer window").
+    static let window = 9
     static let minimumSamples = 3
     /// Calls of the other way in a trial, the switch included (4 before session 16), of which
     /// the first `trialWarmup` are not timed as the way's own (see above).
@@ -193,10 +201,13 @@ struct SplitChooser {
                 // The other way's stalls were last sampled before these calls: let them fade
                 // (a competitor that made its calls stall may have gone).
                 needsReview = true
+                // And its times: a trial is judged on its own calls alone.
                 if other == .split {
                     split.age(calls: callsSinceTrial)
+                    split.restartWindow()
                 } else {
                     inline.age(calls: callsSinceTrial)
+                    inline.restartWindow()
                 }
                 callsSinceTrial = 0
                 trialCallsLeft = Self.trialLength - 1
@@ -259,7 +270,9 @@ struct SplitChooser {
     /// Whether `way` costs enough less than `steady` to take over from it.
     @inline(__always)
     private func takesOver(_ way: Way, from steady: Way) -> Bool {
-        Double(cost(way)) * (1 + (way == .split ? Self.splitMargin : Self.margin)) < Double(cost(steady))
+        // A trial's way is judged once it has a median of its own, not on its first call.
+        times(way).held >= Self.minimumSamples
+            && Double(cost(way)) * (1 + (way == .split ? Self.splitMargin : Self.margin)) < Double(cost(steady))
     }
 
     private mutating func resetBackoff(steady: UInt64) {
@@ -392,9 +405,19 @@ struct RecentTimes {
     static let tailCalls: UInt64 = 128
     static let stallCap: UInt64 = 32
 
-    private var times: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    /// The ring of the last `SplitChooser.window` times, then the same times in order
+    /// (`insert`); room for windows up to 16.
+    private var slots: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+        = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var next = 0
+    /// Times added so far, up to `SplitChooser.window`: whether the way has been timed enough
+    /// to judge (learning, stalls). `restartWindow` leaves it alone.
     private(set) var count = 0
+    /// Times in the window now (`count`, or fewer since `restartWindow`).
+    private(set) var held = 0
 
     /// The median of the times held (the upper one of an even count), kept up to date by
     /// `add`: `choose` reads it on every call. 0 before the first time.
@@ -481,40 +504,49 @@ struct RecentTimes {
         // Rounding the decay up wears a small tail away to 0 rather than leaving it stuck.
         tail = tail - (tail + Self.tailCalls - 1) / Self.tailCalls + stall / Self.tailCalls
         addWaitStall(waitStall)
-        withUnsafeMutableBytes(of: &times) { $0.storeBytes(of: time, toByteOffset: next * 8, as: UInt64.self) }
-        next = (next + 1) % SplitChooser.window
-        count = min(count + 1, SplitChooser.window)
-        median = computeMedian()
+        insert(time)
         return waitStall
     }
 
-    private func computeMedian() -> UInt64 {
-        if count == SplitChooser.window {
-            // Steady state (every call): a 9-comparator sorting network over five values.
-            var (a, b, c, d, e) = times
-            func order(_ x: inout UInt64, _ y: inout UInt64) {
-                let low = min(x, y)
-                y = max(x, y)
-                x = low
-            }
-            order(&a, &b); order(&d, &e); order(&c, &e); order(&c, &d); order(&a, &d)
-            order(&a, &c); order(&b, &e); order(&b, &d); order(&b, &c)
-            return c
-        }
-        // While learning: an insertion sort of the first `count` values.
-        var sorted = times
-        return withUnsafeMutableBytes(of: &sorted) { raw in
+    /// Puts `time` in the ring in place of the oldest time once the window is full, and keeps
+    /// `sorted` (the same times in order) and `median` in step: one pass that removes the oldest
+    /// time from the order and one that inserts the new one, a few ns for `window` times.
+    private mutating func insert(_ time: UInt64) {
+        let window = SplitChooser.window
+        let held = self.held
+        median = withUnsafeMutableBytes(of: &slots) { raw in
             let values = raw.bindMemory(to: UInt64.self)
-            for i in 1..<max(count, 1) {
-                let value = values[i]
-                var j = i
-                while j > 0 && values[j - 1] > value {
-                    values[j] = values[j - 1]
-                    j -= 1
+            // values[0..<window]: the ring; values[window..<2·window]: the same times in order.
+            var end = window + held
+            if held == window {
+                let oldest = values[next]
+                var i = window
+                while values[i] != oldest { i += 1 }
+                while i + 1 < end {
+                    values[i] = values[i + 1]
+                    i += 1
                 }
-                values[j] = value
+                end -= 1
             }
-            return values[count / 2]
+            values[next] = time
+            var j = end
+            while j > window && values[j - 1] > time {
+                values[j] = values[j - 1]
+                j -= 1
+            }
+            values[j] = time
+            return values[window + (held == window ? window : held + 1) / 2]
         }
+        next = (next + 1) % window
+        self.held = min(held + 1, window)
+        count = min(count + 1, window)
+    }
+
+    /// Empties the window: the next time added is the only one the median is taken from, and
+    /// the median stays what it was until then. For a trial of the way not taken, whose old
+    /// times predate everything since (see `SplitChooser.window`).
+    mutating func restartWindow() {
+        held = 0
+        next = 0
     }
 }
