@@ -128,6 +128,22 @@ struct SGEMMTests {
         }
     }
 
+    @Test("Even grains: the fewest tiles of at most the maximum, the last short by less than the tile count")
+    func evenGrains() {
+        #expect(SGEMMDriver.evenGrain(784, maximum: 682) == 392)
+        #expect(SGEMMDriver.evenGrain(100, maximum: 1_000) == 100)
+        #expect(SGEMMDriver.evenGrain(5, maximum: 0) == 1)
+        for count in 1...300 {
+            for maximum in 1...40 {
+                let grain = SGEMMDriver.evenGrain(count, maximum: maximum)
+                let tiles = (count + grain - 1) / grain
+                #expect(grain <= maximum)
+                #expect(tiles == (count + maximum - 1) / maximum, "\(count) by \(maximum)")
+                #expect(count - (tiles - 1) * grain > grain - tiles, "\(count) by \(maximum)")
+            }
+        }
+    }
+
     @Test("Blocking sizes, KC included, do not change a bit")
     func blockingIndependence() {
         let pool = ThreadPool(threads: 3)
