@@ -1,13 +1,12 @@
 import Benchmark
+import BenchmarkTolerances
 import Dispatch
 import Weave
 
-/// Regression thresholds for the scheduler; `weave bench scheduler` is the user-facing twin.
+/// The scheduler's fork-join costs, checked for regressions (`Tolerances`); `weave bench
+/// scheduler` is the user-facing twin.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        warmupIterations: 100,
-        maxDuration: .seconds(2))
+    Benchmark.defaultConfiguration = Tolerances.configuration(warmupIterations: 100, maxDuration: .seconds(2))
 
     for threads in [1, 2] {
         let pool = ThreadPool(threads: threads)

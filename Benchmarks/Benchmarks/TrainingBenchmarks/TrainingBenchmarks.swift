@@ -1,13 +1,11 @@
 import Benchmark
+import BenchmarkTolerances
 import Weave
 
 /// One training step of the seed models on a fixed synthetic batch: throughput and heap
-/// allocations per step (`mallocCountTotal`; the steady state's target is 0).
+/// allocations per step (`mallocCountTotal`), checked for regressions (`Tolerances`).
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        warmupIterations: 20,
-        maxDuration: .seconds(3))
+    Benchmark.defaultConfiguration = Tolerances.configuration(warmupIterations: 20, maxDuration: .seconds(3))
 
     for preset in [ModelPreset.mlpBN, .cnnBN, .mlpBNDropout] {
         for threads in [1, 2] {
