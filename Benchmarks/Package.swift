@@ -2,6 +2,20 @@
 // Regression benchmarks (package-benchmark): Benchmarks/README.md. Not built by CI.
 import PackageDescription
 
+/// A suite: an executable of benchmarks on Weave's public API, with the shared tolerances.
+func suite(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "BenchmarkTolerances",
+            .product(name: "Weave", package: "Weave"),
+            .product(name: "Benchmark", package: "benchmark"),
+        ],
+        path: "Benchmarks/\(name)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
+
 let package = Package(
     name: "WeaveBenchmarks",
     platforms: [.macOS(.v15)],
@@ -16,36 +30,9 @@ let package = Package(
             dependencies: [.product(name: "Benchmark", package: "benchmark")],
             path: "Sources/BenchmarkTolerances"
         ),
-        .executableTarget(
-            name: "KernelBenchmarks",
-            dependencies: [
-                "BenchmarkTolerances",
-                .product(name: "Weave", package: "Weave"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/KernelBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "SchedulerBenchmarks",
-            dependencies: [
-                "BenchmarkTolerances",
-                .product(name: "Weave", package: "Weave"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/SchedulerBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "TrainingBenchmarks",
-            dependencies: [
-                "BenchmarkTolerances",
-                .product(name: "Weave", package: "Weave"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/TrainingBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        suite("KernelBenchmarks"),
+        suite("SchedulerBenchmarks"),
+        suite("TrainingBenchmarks"),
     ],
     swiftLanguageModes: [.v6]
 )
