@@ -80,9 +80,10 @@ func printRoundTrip(_ report: BenchReport) {
     print("\nCache-line round trip between the first two CPUs: \(formatted(before.median)) ns before the "
           + "benchmarks, \(formatted(after.median)) ns after. Every fork, steal and join pays a few of "
           + "these; measured here, a VM's host moved its vCPUs every few seconds between one L3 "
-          + "(~120 ns) and two (~480 ns), and small ops on 2 threads ran up to twice as slowly in the "
-          + "second case (1 thread is unaffected). Ratios of small ops are only comparable at similar "
-          + "round trips.")
+          + "(~90–120 ns) and two (~320–480 ns), and small ops on 2 threads ran up to twice as slowly "
+          + "in the second case (1 thread is unaffected). At ~60 ns, 2 threads of FMA-bound work "
+          + "(SGEMM 512³) once ran no faster than 1, as hardware threads of one core would. Ratios "
+          + "are only comparable at similar round trips.")
 }
 
 /// One line per scaling table in which more threads got less done than the base count, and
