@@ -447,6 +447,8 @@ struct RecentTimes {
     static let waitCap: UInt64 = 512
 
     init(tuning: SplitTuning = .standard) {
+        assert(2 * SplitChooser.window <= MemoryLayout.size(ofValue: slots) / 8,
+               "RecentTimes.slots holds the ring and its sorted copy: room for windows up to 16")
         waitCalls = tuning.waitCalls
         waitPrior = tuning.waitPrior
         waitSamples = tuning.waitPrior
