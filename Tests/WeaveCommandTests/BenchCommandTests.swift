@@ -33,6 +33,14 @@ struct BenchCommandTests {
             let values = try #require((point["time"] as? [String: Any])?["values"] as? [Double])
             #expect(values.count == 7 && values.allSatisfy { $0 > 0 })
         }
+        // The round trip after each of the 7 rounds, when there are two CPUs to read it on.
+        let roundTrip = scaling.first?["roundTrip"] as? [String: Any]
+        if CoreToCoreLatency.defaultCPUs() != nil {
+            let readings = try #require(roundTrip?["values"] as? [Double])
+            #expect(readings.count == 7 && readings.allSatisfy { $0 > 1 && $0 < 1e6 })
+        } else {
+            #expect(roundTrip == nil)
+        }
         let control = try #require(json["aaControl"] as? [String: Any])
         #expect(control["intervals"] as? Int == 1)
         let load = try #require(json["machineLoad"] as? [String: Any])

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Weave
 @testable import WeaveCommand
@@ -196,6 +197,34 @@ struct ScalingTableTests {
         #expect(Set(rounds.map(\.[0])) == [0, 1, 2])
         #expect(Set(rounds).count > 2)
         #expect(run().calls == first.calls)
+    }
+
+    @Test("Round trips read between rounds reach every sample, survive a map, stay out of the sample's JSON, and make the table's")
+    func roundTripsBetweenRounds() throws {
+        let samples = measureInterleaved(repeats: 4, warmup: 0, roundTripCPUs: CoreToCoreLatency.defaultCPUs(),
+                                         [{}, {}])
+        if CoreToCoreLatency.defaultCPUs() != nil {
+            let readings = try #require(samples[0].roundTrips)
+            // One reading per round, in nanoseconds: a cache line takes tens to hundreds.
+            #expect(readings.count == 4 && readings.allSatisfy { $0 > 1 && $0 < 1e6 })
+            #expect(samples[1].roundTrips == readings)
+        }
+        #expect(measureInterleaved(repeats: 2, warmup: 0, [{}])[0].roundTrips == nil)
+
+        var one = Sample([10, 11, 12]), two = Sample([6, 7, 6])
+        one.roundTrips = [90, 310, 95]
+        two.roundTrips = one.roundTrips
+        let milliseconds = one.map { $0 * 1e3 }
+        #expect(milliseconds.roundTrips == [90, 310, 95])
+        let encoded = String(decoding: try JSONEncoder().encode(one), as: UTF8.self)
+        #expect(!encoded.contains("roundTrips"))
+        let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                 contended: true, measurements: [(1, "s", milliseconds), (2, "s", two)])
+        #expect(table.roundTrip?.values == [90, 310, 95])
+        #expect(table.roundTrip?.median == 95)
+        let untimed = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
+                                   contended: true, measurements: [(1, "s", sample(1)), (2, "s", sample(1))])
+        #expect(untimed.roundTrip == nil)
     }
 
     @Test("Weak scaling against the base count on the same problem splits the scaled speed-up in two")

@@ -83,7 +83,8 @@ func printRoundTrip(_ report: BenchReport) {
           + "(~90–120 ns) and two (~320–480 ns), and small ops on 2 threads ran up to twice as slowly "
           + "in the second case (1 thread is unaffected). At ~60 ns, 2 threads of FMA-bound work "
           + "(SGEMM 512³) once ran no faster than 1, as hardware threads of one core would. Ratios "
-          + "are only comparable at similar round trips.")
+          + "are only comparable at similar round trips; each scaling table gives the readings taken "
+          + "between its rounds.")
 }
 
 /// One line per scaling table in which more threads got less done than the base count, and
@@ -106,7 +107,8 @@ func printScalingVerdict(_ report: BenchReport) {
                     "; on the same problem as the base count \(table.sameProblemCell(point) ?? "")"
                         + ", the base's cost per unit of work grew \(intervalBound(same.costGrowth))×"
                 } ?? "") }
-        print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))")
+        print("  \(table.benchmark) \(table.kind.rawValue): \(table.operation): \(worst.joined(separator: ", "))"
+              + (table.roundTrip.map { "; round trip \(formatted($0.median)) ns" } ?? ""))
     }
     let weak = report.scaling.filter { $0.points.contains { $0.sameProblem != nil } }
     if !weak.isEmpty {

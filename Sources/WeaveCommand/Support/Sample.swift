@@ -11,6 +11,16 @@ struct Sample: Codable, Sendable {
     /// values round by round, so value r of one run and value r of another were measured back
     /// to back: `ScalingTable` pairs them.
     var values: [Double]
+    /// The cache-line round trips (ns, `CoreToCoreLatency.quickReading`) read after each round
+    /// of the `measureInterleaved` call that timed this sample, in round order; nil for other
+    /// samples. Every sample of one call carries the same readings: they describe the host
+    /// state the call met, which `ScalingTable` reports (`roundTrip`). Not encoded: the table
+    /// records them once.
+    var roundTrips: [Double]?
+
+    private enum CodingKeys: String, CodingKey {
+        case median, min, max, count, values
+    }
 
     init(_ values: [Double]) {
         precondition(!values.isEmpty, "a sample needs at least one value")
@@ -62,9 +72,15 @@ func measure(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Sample {
 /// (a shuffle from a fixed seed, so runs repeat), so that no body always runs first after the
 /// previous round or always right after the same neighbour (whose caches or parked workers it
 /// would inherit every time).
-func measureInterleaved(repeats: Int, warmup: Int = 1, _ bodies: [() -> Void]) -> [Sample] {
+///
+/// With `roundTripCPUs`, the cache-line round trip between those CPUs is read after each round
+/// (outside the timed bodies) and attached to every sample (`Sample.roundTrips`): a VM's host
+/// moves the vCPUs every few seconds, and what more threads gain on small work moves with it.
+func measureInterleaved(repeats: Int, warmup: Int = 1, roundTripCPUs: (Int, Int)? = nil,
+                        _ bodies: [() -> Void]) -> [Sample] {
     for _ in 0..<warmup { for body in bodies { body() } }
     var times = [[Double]](repeating: [], count: bodies.count)
+    var roundTrips: [Double] = []
     var order = RandomStream.Cursor(stream: RandomStream(seed: 0, purpose: .custom(stream: 0)), step: 0)
     for _ in 0..<repeats {
         var turns = Array(bodies.indices)
@@ -76,8 +92,15 @@ func measureInterleaved(repeats: Int, warmup: Int = 1, _ bodies: [() -> Void]) -
             bodies[index]()
             times[index].append(now() - start)
         }
+        if let roundTripCPUs, let reading = CoreToCoreLatency.quickReading(between: roundTripCPUs) {
+            roundTrips.append(reading)
+        }
     }
-    return times.map(Sample.init)
+    return times.map { values in
+        var sample = Sample(values)
+        sample.roundTrips = roundTrips.isEmpty ? nil : roundTrips
+        return sample
+    }
 }
 
 /// How a benchmark times one body per run (normally one run per thread count): after warm-up
@@ -92,6 +115,9 @@ struct InterleavedTiming {
     var warmupCalls: Int
     var groupSeconds: Double
     var repeats: Int
+    /// Where the round trip is read between rounds (`measureInterleaved`): the first two CPUs
+    /// of the affinity mask, nil with fewer.
+    var roundTripCPUs = CoreToCoreLatency.defaultCPUs()
 
     /// At least `ThreadPool.operationLearningCalls` warm-up calls: a timed call is a pool
     /// operation, and its first calls try both ways (split and inline) on purpose.
@@ -113,7 +139,7 @@ struct InterleavedTiming {
             calls *= 2
         }
         let groups: [() -> Void] = bodies.map { body in { for _ in 0..<calls { body() } } }
-        return measureInterleaved(repeats: repeats, warmup: 0, groups).map { sample in
+        return measureInterleaved(repeats: repeats, warmup: 0, roundTripCPUs: roundTripCPUs, groups).map { sample in
             sample.map { $0 / Double(calls) }
         }
     }

@@ -85,6 +85,12 @@ struct ScalingTable: Codable, Sendable {
     /// `slowerBeyondNoise`).
     var slowerOnSameProblem: [Int] = []
     var slowerOnSameProblemBeyondNoise: [Int] = []
+    /// The cache-line round trip (ns) read after each of the rounds that timed this table's
+    /// points (`Sample.roundTrips`), values in round order, so value r goes with the points'
+    /// value r; nil when it was not read (one CPU, or samples not timed in rounds). It says
+    /// which host state the table met: on the development VM ~90–120 ns with both vCPUs on one
+    /// L3 and ~320–480 ns on two, where small ops on 2 threads run up to twice as slowly.
+    var roundTrip: Sample?
 
     /// The confidence an interval needs before its being below 1 counts (5 rounds give 93.75 %).
     static let verdictConfidence = 0.9
@@ -130,6 +136,7 @@ struct ScalingTable: Codable, Sendable {
             }
             return point
         }
+        roundTrip = measurements.lazy.compactMap(\.time.roundTrips).first.map(Sample.init)
         let more = points.filter { $0.threads > base.threads }
         slowerThanBase = more.filter { $0.speedup < 1 }.map(\.threads)
         slowerBeyondNoise = more.filter { Self.isBeyondNoise($0.speedup, $0.speedupInterval) }.map(\.threads)
@@ -263,9 +270,10 @@ func printScalingTables(_ tables: [ScalingTable]) {
               + " (\(what)): \(first.unit) median [min–max]; " + speedupLegend(selected))
         // Weak tables also compare each count with the base count on its own problem.
         let sameProblem = selected.contains { $0.points.contains { $0.sameProblem != nil } }
+        let roundTrips = selected.contains { $0.roundTrip != nil }
         var rows: [[String]] = []
         for table in selected {
-            for point in table.points {
+            for (index, point) in table.points.enumerated() {
                 var row = [table.operation, point.shape, "\(point.threads)" + (point.control ? " (A/A)" : ""),
                            cell(point.time), speedupCell(point), intervalBound(point.meanSpeedup) + "×",
                            String(format: "%.0f%%", point.efficiency * 100)
@@ -276,16 +284,24 @@ func printScalingTables(_ tables: [ScalingTable]) {
                         [table.sameProblemCell(point) ?? "–", intervalBound(same.costGrowth) + "×"]
                     } ?? ["–", "–"]
                 }
+                if roundTrips {
+                    row.append(index == 0 ? table.roundTrip.map(cell) ?? "–" : "")
+                }
                 rows.append(row)
             }
         }
         printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "of means",
-                    "efficiency"] + (sameProblem ? ["vs base on same problem", "base's cost growth"] : []), rows)
+                    "efficiency"] + (sameProblem ? ["vs base on same problem", "base's cost growth"] : [])
+                   + (roundTrips ? ["round trip ns"] : []), rows)
         if sameProblem {
             print("vs base on same problem: the base thread count timed on this row's problem in the same "
                   + "rounds, over this row (below 1: the threads lose); base's cost growth: that time per "
                   + "unit of work over the base problem's (above 1: the bigger problem is slower per unit "
                   + "of work on its own). Scaled speed-up = the first ÷ the second.")
+        }
+        if roundTrips {
+            print("round trip ns: the cache-line round trip between the first two CPUs, read after each "
+                  + "round of the table (fastest of 8 short batches), median [min–max]; see the note at the end.")
         }
     }
 }
