@@ -38,6 +38,10 @@ struct BenchCommandTests {
         if CoreToCoreLatency.defaultCPUs() != nil {
             let readings = try #require(roundTrip?["values"] as? [Double])
             #expect(readings.count == 7 && readings.allSatisfy { $0 > 1 && $0 < 1e6 })
+            // The 2-thread point's rounds, split by those readings, are all 7 rounds.
+            let split = try #require(points.last?["byHostState"] as? [String: Any])
+            let rounds = ["near", "far"].compactMap { (split[$0] as? [String: Any])?["rounds"] as? Int }
+            #expect(rounds.reduce(0, +) == 7)
         } else {
             #expect(roundTrip == nil)
         }

@@ -219,12 +219,34 @@ struct ScalingTableTests {
         let encoded = String(decoding: try JSONEncoder().encode(one), as: UTF8.self)
         #expect(!encoded.contains("roundTrips"))
         let table = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
-                                 contended: true, measurements: [(1, "s", milliseconds), (2, "s", two)])
+                                 contended: true, measurements: [(1, "s", milliseconds), (2, "s", two.map { $0 * 1e3 })])
         #expect(table.roundTrip?.values == [90, 310, 95])
         #expect(table.roundTrip?.median == 95)
+        // Rounds 0 and 2 read near, round 1 far: each state's median of its rounds' ratios.
+        #expect(table.points[0].byHostState == nil)
+        let split = try #require(table.points[1].byHostState)
+        #expect(split.near?.rounds == 2 && split.near?.speedup == (10.0 / 6 + 2) / 2)
+        #expect(split.far?.rounds == 1 && split.far?.speedup == 11.0 / 7 && split.far?.interval == nil)
+        #expect(split.cell == "1.83× (2) · 1.57× (1)")
         let untimed = ScalingTable(kind: .strong, benchmark: "b", operation: "op", unit: "ms", isa: "avx2",
                                    contended: true, measurements: [(1, "s", sample(1)), (2, "s", sample(1))])
         #expect(untimed.roundTrip == nil)
+    }
+
+    @Test("Host states: rounds split at 200 ns; a state is judged slower only with 3 rounds or more")
+    func hostStates() throws {
+        #expect(HostStateSpeedups(ratios: [1, 2], roundTrips: [90]) == nil)
+        #expect(HostStateSpeedups(ratios: [], roundTrips: []) == nil)
+        // 199.9 ns is near, 200 far.
+        let split = try #require(HostStateSpeedups(ratios: [0.9, 0.95, 0.97, 0.8, 1.3, 0.7],
+                                                   roundTrips: [199.9, 90, 60, 200, 450, 320]))
+        #expect(split.near?.rounds == 3 && split.near?.speedup == 0.95)
+        #expect(split.far?.rounds == 3 && split.far?.speedup == 0.8)
+        #expect(split.slower == (near: true, far: true))
+        let nearOnly = try #require(HostStateSpeedups(ratios: [0.9, 1.2, 1.1, 0.5], roundTrips: [90, 95, 100, 330]))
+        #expect(nearOnly.slower == (near: false, far: false))  // one far round: shown, not judged
+        #expect(nearOnly.cell == "1.10× (3) · 0.50× (1)")
+        #expect(try #require(HostStateSpeedups(ratios: [1.2], roundTrips: [90])).cell == "1.20× (1) · –")
     }
 
     @Test("Weak scaling against the base count on the same problem splits the scaled speed-up in two")

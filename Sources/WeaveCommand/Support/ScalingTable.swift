@@ -46,6 +46,9 @@ struct ScalingTable: Codable, Sendable {
         /// Weak scaling above the base count, when the base count was also timed on this
         /// point's problem.
         var sameProblem: SameProblem?
+        /// The per-round speed-ups split by the round trip read after each round, when it was
+        /// (every point but the base).
+        var byHostState: HostStateSpeedups?
     }
 
     /// A weak-scaling point against the base thread count on the same (grown) problem.
@@ -117,6 +120,7 @@ struct ScalingTable: Codable, Sendable {
         let sorted = measurements.enumerated().sorted { ($0.element.threads, $0.offset) < ($1.element.threads, $1.offset) }
             .map(\.element)
         let base = sorted[0]
+        let readings = measurements.lazy.compactMap(\.time.roundTrips).first
         points = sorted.enumerated().map { index, m in
             let threadRatio = Double(m.threads) / Double(base.threads)
             // Strong: t(base)/t(N); weak: the same ratio scaled by the work, N/base.
@@ -126,6 +130,9 @@ struct ScalingTable: Codable, Sendable {
             var point = Point(threads: m.threads, shape: m.shape, time: m.time, speedup: speedup,
                               speedupInterval: interval, meanSpeedup: meanSpeedup,
                               efficiency: speedup / threadRatio, control: index > 0 && m.threads == base.threads)
+            if index > 0, let readings, let ratios = Self.roundRatios(base.time, over: m.time, scale: scale) {
+                point.byHostState = HostStateSpeedups(ratios: ratios, roundTrips: readings)
+            }
             if kind == .weak, m.threads > base.threads,
                let reference = references.first(where: { $0.shape == m.shape }) {
                 let (sameSpeedup, sameInterval) = Self.speedup(reference.time, over: m.time, scale: 1)
@@ -136,7 +143,7 @@ struct ScalingTable: Codable, Sendable {
             }
             return point
         }
-        roundTrip = measurements.lazy.compactMap(\.time.roundTrips).first.map(Sample.init)
+        roundTrip = readings.map(Sample.init)
         let more = points.filter { $0.threads > base.threads }
         slowerThanBase = more.filter { $0.speedup < 1 }.map(\.threads)
         slowerBeyondNoise = more.filter { Self.isBeyondNoise($0.speedup, $0.speedupInterval) }.map(\.threads)
@@ -151,11 +158,17 @@ struct ScalingTable: Codable, Sendable {
     /// ratios with its interval when the samples pair up, else the ratio of the medians.
     private static func speedup(_ numerator: Sample, over denominator: Sample,
                                 scale: Double) -> (speedup: Double, interval: MedianInterval?) {
-        guard numerator.values.count == denominator.values.count, denominator.values.count >= 2 else {
+        guard let ratios = roundRatios(numerator, over: denominator, scale: scale) else {
             return (numerator.median / denominator.median * scale, nil)
         }
-        let ratios = zip(numerator.values, denominator.values).map { $0 / $1 * scale }
         return (Sample(ratios).median, MedianInterval(ratios))
+    }
+
+    /// The per-round ratios of `numerator`'s times over `denominator`'s, times `scale`; nil
+    /// when the samples do not pair up (different counts, or fewer than 2 rounds).
+    private static func roundRatios(_ numerator: Sample, over denominator: Sample, scale: Double) -> [Double]? {
+        guard numerator.values.count == denominator.values.count, denominator.values.count >= 2 else { return nil }
+        return zip(numerator.values, denominator.values).map { $0 / $1 * scale }
     }
 
     /// Whether a speed-up is below 1 beyond this run's noise: its whole interval, when it has
@@ -286,13 +299,14 @@ func printScalingTables(_ tables: [ScalingTable]) {
                 }
                 if roundTrips {
                     row.append(index == 0 ? table.roundTrip.map(cell) ?? "–" : "")
+                    row.append(point.byHostState?.cell ?? "")
                 }
                 rows.append(row)
             }
         }
         printTable(["operation", "shape", "threads", first.unit, "speed-up [interval]", "of means",
                     "efficiency"] + (sameProblem ? ["vs base on same problem", "base's cost growth"] : [])
-                   + (roundTrips ? ["round trip ns"] : []), rows)
+                   + (roundTrips ? ["round trip ns", "by round trip: near · far (rounds)"] : []), rows)
         if sameProblem {
             print("vs base on same problem: the base thread count timed on this row's problem in the same "
                   + "rounds, over this row (below 1: the threads lose); base's cost growth: that time per "
@@ -300,8 +314,11 @@ func printScalingTables(_ tables: [ScalingTable]) {
                   + "of work on its own). Scaled speed-up = the first ÷ the second.")
         }
         if roundTrips {
+            let far = String(Int(HostStateSpeedups.farRoundTrip))
             print("round trip ns: the cache-line round trip between the first two CPUs, read after each "
-                  + "round of the table (fastest of 8 short batches), median [min–max]; see the note at the end.")
+                  + "round of the table (fastest of 8 short batches), median [min–max]; by round trip: the "
+                  + "median per-round speed-up over the rounds that read below \(far) ns (near: one L3 or "
+                  + "socket) and over the rest (far); see the note at the end.")
         }
     }
 }
