@@ -42,6 +42,8 @@ struct BenchCommandTests {
             let split = try #require(points.last?["byHostState"] as? [String: Any])
             let rounds = ["near", "far"].compactMap { (split[$0] as? [String: Any])?["rounds"] as? Int }
             #expect(rounds.reduce(0, +) == 7)
+            let verdict = try #require(json["hostStateVerdict"] as? [String: Any])
+            #expect(verdict["farRoundTrip"] as? Double == 200)
         } else {
             #expect(roundTrip == nil)
         }

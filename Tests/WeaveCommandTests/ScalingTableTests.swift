@@ -249,6 +249,30 @@ struct ScalingTableTests {
         #expect(try #require(HostStateSpeedups(ratios: [1.2], roundTrips: [90])).cell == "1.20× (1) · –")
     }
 
+    @Test("The host-state verdict counts tables judged and slower per state, and lists the slower points")
+    func hostStateVerdict() throws {
+        func table(_ name: String, base: [Double], two: [Double], trips: [Double]) -> ScalingTable {
+            var one = Sample(base), other = Sample(two)
+            one.roundTrips = trips
+            other.roundTrips = trips
+            return ScalingTable(kind: .strong, benchmark: "b", operation: name, unit: "ms", isa: "avx2",
+                                contended: true, measurements: [(1, "s", one), (2, "s", other)])
+        }
+        let trips: [Double] = [90, 90, 90, 310, 310, 310]
+        // a: 2× on near rounds, 0.9× on far ones; c: 1.1× near, 2 far rounds only (not judged).
+        let a = table("a", base: [2, 2, 2, 9, 9, 9], two: [1, 1, 1, 10, 10, 10], trips: trips)
+        let b = table("b", base: [1, 1, 1, 1, 1, 1], two: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], trips: trips)
+        let c = table("c", base: [1.1, 1.1, 1.1, 1.1, 1, 1], two: [1, 1, 1, 1, 2, 2], trips: [90, 90, 90, 90, 310, 310])
+        let untimed = ScalingTable(kind: .strong, benchmark: "b", operation: "d", unit: "ms", isa: "avx2",
+                                   contended: true, measurements: [(1, "s", sample(1)), (2, "s", sample(1))])
+        let verdict = try #require(HostStateVerdict([a, b, c, untimed]))
+        #expect(verdict.nearTables == 3 && verdict.nearSlower == 0)
+        #expect(verdict.farTables == 2 && verdict.farSlower == 1)
+        #expect(verdict.slower.map(\.operation) == ["a"])
+        #expect(verdict.summary.hasSuffix("slower in 0 of 3 tables on near rounds, in 1 of 2 on far rounds\n  b strong: a: 2 threads 2.00× (3) · 0.90× (3)"))
+        #expect(HostStateVerdict([untimed]) == nil)
+    }
+
     @Test("Weak scaling against the base count on the same problem splits the scaled speed-up in two")
     func sameProblem() throws {
         // Twice the work takes the base 2.2× as long (a working set past a cache), and 2 threads

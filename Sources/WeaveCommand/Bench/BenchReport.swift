@@ -38,6 +38,8 @@ struct BenchReport: Codable, Sendable {
     var cacheLineRoundTrip: [String: Sample] = [:]
     /// The A/A control over `scaling`, when the sweep ran the base thread count twice.
     var aaControl: AAControl?
+    /// The verdict over each host state's rounds, when the round trip was read between rounds.
+    var hostStateVerdict: HostStateVerdict?
     /// What the CPUs did over the whole run: this process, the busy loop, other processes,
     /// steal (nil where /proc/stat cannot be read).
     var machineLoad: MachineLoad?

@@ -56,6 +56,7 @@ func runMeasuring(options: BenchOptions, _ body: (inout BenchReport) throws -> V
         report.cacheLineRoundTrip["after"] = after
     }
     report.aaControl = AAControl(report.scaling)
+    report.hostStateVerdict = HostStateVerdict(report.scaling)
     printPoolActivity(report)
     printOperations(report)
     printRoundTrip(report)
@@ -117,7 +118,9 @@ func printScalingVerdict(_ report: BenchReport) {
               + "\(weak.filter { !$0.slowerOnSameProblem.isEmpty }.count) of \(weak.count), beyond noise in "
               + "\(losing.count)" + losing.map { "\n  \($0.benchmark) weak: \($0.operation)" }.joined())
     }
-    printHostStateVerdict(report.scaling)
+    if let hostStates = report.hostStateVerdict {
+        print(hostStates.summary)
+    }
     let slowerOnAverage = report.scaling.filter { !$0.slowerOnAverage.isEmpty }
     print("By the ratio of mean times (stalls included, noisier): slower in \(slowerOnAverage.count) of "
           + "\(report.scaling.count) tables"
@@ -129,33 +132,4 @@ func printScalingVerdict(_ report: BenchReport) {
     if let control = report.aaControl {
         print(control.summary)
     }
-}
-
-/// The verdict again, over the rounds of each host state (`HostStateSpeedups`): how many tables
-/// had enough rounds in each, and in how many of those more threads were slower; then the
-/// tables slower in either state.
-func printHostStateVerdict(_ tables: [ScalingTable]) {
-    let points = tables.flatMap { table in
-        table.points.filter { !$0.control && $0.threads > table.baseThreads }.compactMap { point in
-            point.byHostState.map { (table: table, point: point, split: $0) }
-        }
-    }
-    guard !points.isEmpty else { return }
-    func judged(_ part: KeyPath<HostStateSpeedups, HostStateSpeedups.Part?>) -> Int {
-        Set(points.filter { ($0.split[keyPath: part]?.rounds ?? 0) >= HostStateSpeedups.judgedRounds }
-            .map { "\($0.table.benchmark) \($0.table.kind) \($0.table.operation)" }).count
-    }
-    func slower(_ isSlower: (HostStateSpeedups) -> Bool) -> Int {
-        Set(points.filter { isSlower($0.split) }
-            .map { "\($0.table.benchmark) \($0.table.kind) \($0.table.operation)" }).count
-    }
-    let far = String(Int(HostStateSpeedups.farRoundTrip))
-    print("By host state (the round trip read after each round; near: below \(far) ns, far: the rest; a "
-          + "state counts in a table with \(HostStateSpeedups.judgedRounds) rounds or more): slower in "
-          + "\(slower { $0.slower.near }) of \(judged(\.near)) tables on near rounds, in "
-          + "\(slower { $0.slower.far }) of \(judged(\.far)) on far rounds"
-          + points.filter { $0.split.slower.near || $0.split.slower.far }.map { entry in
-              "\n  \(entry.table.benchmark) \(entry.table.kind.rawValue): \(entry.table.operation): "
-                  + "\(entry.point.threads) threads \(entry.split.cell)"
-          }.joined())
 }
