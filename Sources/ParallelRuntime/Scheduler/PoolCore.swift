@@ -172,6 +172,7 @@ package final class PoolCore {
     /// Runs `a` on `slot` while `b` may be stolen by another slot; returns when both are done.
     func join(_ slot: WorkerSlot, _ a: (WorkerSlot) -> Void, _ b: (WorkerSlot) -> Void) {
         if threads == 1 || slot.runsInline {
+            slot.hadWorkToShare = true
             a(slot)
             b(slot)
             return
@@ -196,6 +197,7 @@ package final class PoolCore {
     /// must stay valid until then. Allocates nothing: the job comes from the slot's job stack.
     @inline(__always)
     func fork(_ slot: WorkerSlot, _ context: UnsafeMutableRawPointer, _ function: JobFunction) -> Job {
+        slot.hadWorkToShare = true
         let job = slot.pushJob()
         job.function = function
         job.context = context

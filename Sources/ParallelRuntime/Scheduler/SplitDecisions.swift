@@ -4,6 +4,14 @@ import Synchronization
 /// The pool's `SplitChooser` for each operation key, the operation in flight, and counts of
 /// the ways chosen.
 ///
+/// Serial keys: a key whose first `serialAfter` calls had no work to share (no fork or spawn,
+/// no `parallelFor` of two tiles or more: `WorkerSlot.hadWorkToShare`) runs every later call
+/// inline, untimed, without asking its chooser, until a call has work to share; the key then
+/// learns afresh and is never serial again. Both ways of such a call do the same work on the
+/// same thread, so choosing between them only cost the trials' switches and the clock reads:
+/// SGEMM 64³ (one tile) ran 0.98× on 2 threads against 1, and 0.99–0.998× with every call
+/// inline and untimed (Scheduler/README.md, "Serial keys").
+///
 /// The table is touched only by the thread holding slot 0 (under the pool's caller lock):
 /// `ThreadPool.operation` consults it from outside callers only; calls nested inside the pool
 /// just run.
@@ -23,8 +31,26 @@ final class SplitDecisions {
         var callsInline = 0
         var switches = 0
         private var previous: SplitChooser.Way?
+        /// Completed calls with no work to share, and whether any call has had some.
+        var callsWithoutSharing = 0
+        var hasShared = false
 
         init(key: OperationKey) { self.key = key }
+
+        /// Whether the key's calls run inline without choosing (see "Serial keys" above).
+        var isSerial: Bool { !hasShared && callsWithoutSharing >= SplitDecisions.serialAfter }
+
+        /// Notes whether a call had work to share; the first that had ends the key's serial
+        /// calls, and its chooser starts over (what it learned is from before).
+        mutating func noteSharing(_ shared: Bool, completed: Bool) {
+            if hasShared { return }
+            if shared {
+                if isSerial { chooser = SplitChooser() }
+                hasShared = true
+            } else if completed {
+                callsWithoutSharing &+= 1
+            }
+        }
 
         mutating func count(_ way: SplitChooser.Way) {
             if way == .split { callsSplit &+= 1 } else { callsInline &+= 1 }
@@ -44,6 +70,8 @@ final class SplitDecisions {
         var running = -1
         var runningWay = SplitChooser.Way.split
         var timed = false
+        /// The call in flight is a serial key's (not chosen, not timed).
+        var serial = false
         var started: UInt64 = 0
         var callerPreviousSlot: UnsafeMutableRawPointer?
         /// What split calls of every key lose waiting for stalled threads.
@@ -57,6 +85,10 @@ final class SplitDecisions {
     /// Keys beyond this many are dropped all at once (a program that keeps changing shapes
     /// must not grow the table without bound; it only re-learns).
     static let capacity = 512
+
+    /// Calls with no work to share that make a key serial. The chooser's warm-up and its
+    /// first split calls: a one-tile operation is found before it first tries inline.
+    static let serialAfter = 4
 
     /// `capacity` records, the first `state.count` initialised.
     private let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
@@ -114,7 +146,12 @@ final class SplitDecisions {
         let index = index(of: key)
         let record = records + index
         let way: SplitChooser.Way
+        state.pointee.serial = false
         switch splitting {
+        case .whenFaster where record.pointee.isSerial:
+            way = .inline
+            state.pointee.timed = false
+            state.pointee.serial = true
         case .whenFaster:
             // The pool is asked only in a split trial (a closure passed in from
             // `beginOperation` instead cost every call ~20 ns).
@@ -155,14 +192,19 @@ final class SplitDecisions {
     /// (if it is one to time) and `waited`, how long the calling thread waited for other
     /// threads in it (a split call's waits count timed or not: waits for a stalled worker are
     /// rare, and sampling one call in four would see a quarter of them), unless it threw, and
-    /// returns the slot to restore.
+    /// returns the slot to restore. `shared` tells whether the call had work to share
+    /// (`WorkerSlot.hadWorkToShare`).
     @inline(__always)
-    func end(completed: Bool, waited: UInt64) -> UnsafeMutableRawPointer? {
+    func end(completed: Bool, waited: UInt64, shared: Bool) -> UnsafeMutableRawPointer? {
         let running = state.pointee.running
         let way = state.pointee.runningWay
         let stall: UInt64?
         var now: UInt64?
-        if state.pointee.timed && completed {
+        records[running].noteSharing(shared, completed: completed)
+        if state.pointee.serial {
+            // Not chosen, so nothing to tell the chooser.
+            stall = nil
+        } else if state.pointee.timed && completed {
             let ended = weave_ticks()
             now = ended
             stall = records[running].chooser.record(way, ticks: ended &- state.pointee.started, waited: waited)
@@ -206,11 +248,12 @@ final class SplitDecisions {
     /// Every key's counts and recent medians, sorted by key.
     func summaries() -> [OperationSummary] {
         UnsafeBufferPointer(start: records, count: state.pointee.count).map { record in
-            let costs = record.chooser.costs
+            // A serial key's costs are from its first calls, before it stopped choosing.
+            let costs = record.isSerial ? (split: nil, inline: nil, switched: nil) : record.chooser.costs
             return OperationSummary(key: record.key.description, callsSplit: record.callsSplit,
                                     callsInline: record.callsInline, switches: record.switches,
                                     splitTicks: costs.split, inlineTicks: costs.inline,
-                                    switchedTicks: costs.switched)
+                                    switchedTicks: costs.switched, serial: record.isSerial)
         }.sorted { $0.key < $1.key }
     }
 }

@@ -71,6 +71,7 @@ extension ThreadPool {
         // A split call counts how long the caller waits for other threads (`SplitChooser`).
         core.callerSlot.measuresWaits = way == .split
         core.callerSlot.waitedTicks = 0
+        core.callerSlot.hadWorkToShare = false
         decisions.startClock()
         return true
     }
@@ -79,7 +80,8 @@ extension ThreadPool {
     /// not throw) and gives slot 0 back.
     @usableFromInline
     func endOperation(completed: Bool) {
-        let previous = decisions.end(completed: completed, waited: core.callerSlot.waitedTicks)
+        let previous = decisions.end(completed: completed, waited: core.callerSlot.waitedTicks,
+                                     shared: core.callerSlot.hadWorkToShare)
         core.callerSlot.runsInline = false
         core.callerSlot.measuresWaits = false
         core.leaveAsCaller(restoring: previous)
@@ -121,6 +123,10 @@ public struct OperationSummary: Sendable, Codable, Equatable {
     public var inlineTicks: UInt64?
     /// The median of the last few calls made the other way from the call before.
     public var switchedTicks: UInt64?
+    /// Whether the key's calls have never had work to share (no fork or spawn, no
+    /// `parallelFor` of two tiles or more): they run inline without choosing or timing, and the
+    /// costs above are nil.
+    public var serial: Bool
 
     /// Split time over inline time (below 1: splitting is faster), nil until both are timed.
     public var splitOverInline: Double? {

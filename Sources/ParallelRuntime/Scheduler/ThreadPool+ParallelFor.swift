@@ -88,6 +88,7 @@ extension ThreadPool {
         }
         core.withSlot { slot in
             if slot.runsInline {
+                slot.hadWorkToShare = true
                 runTiles(0, count, descending: order == .descending, body)
                 return
             }

@@ -22,6 +22,7 @@ public final class ParallelScope {
         guard let slot = core.ownSlot() else {
             preconditionFailure("ParallelScope.spawn called from a thread outside the scope's pool")
         }
+        slot.hadWorkToShare = true
         if slot.runsInline {
             // Inside an operation run inline: the task runs now, on this thread.
             run(task)

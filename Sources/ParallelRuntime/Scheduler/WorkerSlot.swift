@@ -56,6 +56,13 @@ package final class WorkerSlot {
     /// thread (`SplitChooser`). Touched only by the slot's thread.
     var waitedTicks: UInt64 = 0
 
+    /// Set when this slot's thread forks or spawns work another thread could take, or, in an
+    /// operation run inline, would have (a `parallelFor` of two tiles or more, a `join`, a
+    /// `spawn`). `ThreadPool.operation` clears it when a call begins and reads it when the call
+    /// ends: a key whose calls never have work to share runs without choosing or timing
+    /// (`SplitDecisions`, "serial keys"). Touched only by the slot's thread.
+    var hadWorkToShare = false
+
     /// Node-local scratch, created on first use by the slot's thread.
     private var scratchArena: ScratchArena?
 

@@ -85,14 +85,23 @@ struct SchedulerBenchmark {
         }.map { $0 / Double(tiles) * 1e9 }
         figure("per-tile overhead, parallelFor grain 1", "ns per tile", perTile)
 
-        // 5. What `operation` adds to each call (caller lock, table lookup, two clock reads,
-        // the choice); a pool of one thread adds nothing.
+        // 5. What `operation` adds to each call; a pool of one thread adds nothing. An empty
+        // body has no work to share, so its key is serial: the caller lock, the table lookup
+        // and the slot's bookkeeping. A body with two (empty) tiles has, so its key chooses:
+        // inline, the faster way, plus the choice and a clock read in one call of four.
         let calls = 1 << 18
         let key = OperationKey("bench scheduler empty operation")
         let perOperation = measure(repeats: quick ? 5 : 11) {
             for _ in 0..<calls { pool.operation(key) {} }
         }.map { $0 / Double(calls) * 1e9 }
-        figure("per-operation overhead, pool.operation around nothing", "ns per call", perOperation)
+        figure("per-operation overhead, pool.operation around nothing", "ns per call", perOperation,
+               note: threads > 1 ? "no work to share: runs inline without choosing or timing" : nil)
+        let choosingKey = OperationKey("bench scheduler two-tile operation")
+        let perChoosingOperation = measure(repeats: quick ? 5 : 11) {
+            for _ in 0..<calls { pool.operation(choosingKey) { pool.parallelFor(0..<2) { _ in } } }
+        }.map { $0 / Double(calls) * 1e9 }
+        figure("per-operation overhead, pool.operation around two empty tiles", "ns per call",
+               perChoosingOperation, note: threads > 1 ? "chooses split or inline, timing one call in four" : nil)
 
         // 6. Idle CPU: the process's CPU time over one second in which nobody uses the pool.
         figure("idle pool CPU", "% of one core", Sample([idleCPUPercent()]),

@@ -74,7 +74,8 @@ func printOperations(_ report: BenchReport) {
         activity.operations.map { operation in
             [activity.benchmark, "\(activity.threads)", operation.key, "\(operation.callsSplit)",
              "\(operation.callsInline)", "\(operation.switches)",
-             operation.splitOverInline.map { String(format: "%.2f", $0) } ?? "–",
+             operation.serial ? "no work to share"
+                : operation.splitOverInline.map { String(format: "%.2f", $0) } ?? "–",
              operation.switchedOverBest.map { String(format: "%.2f", $0) } ?? "–"]
         }
     }
@@ -83,6 +84,7 @@ func printOperations(_ report: BenchReport) {
           + "faster lately; never: every call inline, untimed; switches count calls made the other way "
           + "from the call before; split/inline "
           + "is the ratio of the two ways' recent costs (median time plus stalls), below 1 when splitting is faster; "
-          + "switch/best is the recent median of a call that switched, over the faster way's cost):")
+          + "switch/best is the recent median of a call that switched, over the faster way's cost; a key "
+          + "whose calls had no work to share (one tile, no fork) runs inline without choosing or timing):")
     printTable(["benchmark", "threads", "operation", "split", "inline", "switches", "split/inline", "switch/best"], rows)
 }

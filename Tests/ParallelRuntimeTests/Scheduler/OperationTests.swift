@@ -134,7 +134,9 @@ struct OperationTests {
     @Test("operationSummaries counts each key's calls and describes the key")
     func summaries() {
         let pool = ThreadPool(threads: 2)
-        for _ in 0..<20 { pool.operation(OperationKey("test.a", shape: [4, 5], 6)) {} }
+        for _ in 0..<20 {
+            pool.operation(OperationKey("test.a", shape: [4, 5], 6)) { pool.parallelFor(0..<2, grain: 1) { _ in } }
+        }
         for _ in 0..<3 { pool.operation(OperationKey("test.b")) {} }
         let summaries = pool.operationSummaries()
         #expect(summaries.map(\.key) == ["test.a [4, 5] 6", "test.b"])
@@ -143,8 +145,59 @@ struct OperationTests {
         // inline at least once.
         #expect(summaries[0].splitTicks != nil && summaries[0].inlineTicks != nil)
         #expect(summaries[0].switches >= 1 && summaries[0].callsInline >= 4)
-        // The warm-up and two split calls: inline not yet tried.
+        #expect(!summaries[0].serial)
+        // The warm-up and two split calls: inline not yet tried, and too few to be serial.
         #expect(summaries[1].callsSplit == 3 && summaries[1].inlineTicks == nil && summaries[1].switches == 0)
+        #expect(!summaries[1].serial)
+    }
+
+    @Test("A key whose calls have no work to share runs inline, untimed, until a call has some; then it learns again",
+          arguments: [2, 3, 7])
+    func serialKeys(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        let key = OperationKey("test.serial", shape: [threads])
+        func summary() -> OperationSummary? { pool.operationSummaries().first { $0.key.hasPrefix("test.serial") } }
+        // One tile: nothing to share.
+        for _ in 0..<20 { pool.operation(key) { pool.parallelFor(0..<8, grain: 8) { _ in } } }
+        let serial = summary()
+        #expect(serial?.serial == true)
+        // Its first calls were the chooser's warm-up and learning, split; every call after, inline.
+        #expect(serial?.callsSplit == SplitDecisions.serialAfter && serial?.callsInline == 20 - SplitDecisions.serialAfter)
+        #expect(serial?.splitTicks == nil && serial?.inlineTicks == nil && serial?.switchedTicks == nil)
+        // A call with work to share: it runs inline (it was serial), all of it on the caller.
+        let ran = LockedList<Int64>()
+        pool.operation(key) { pool.parallelFor(0..<64, grain: 1) { _ in ran.append(weave_thread_id()) } }
+        #expect(ran.elements.count == 64 && Set(ran.elements) == [weave_thread_id()])
+        #expect(summary()?.serial == false)
+        // From the next call the key learns afresh: the warm-up and learning split, then inline;
+        // and it never turns serial again, even when its calls stop sharing.
+        let before = pool.operationCounts
+        for _ in 0..<12 { pool.operation(key) { pool.parallelFor(0..<64, grain: 1) { _ in } } }
+        let after = pool.operationCounts
+        #expect(after.split - before.split >= SplitChooser.minimumSamples + 1)
+        #expect(after.inline - before.inline >= SplitChooser.minimumSamples + 1)
+        for _ in 0..<20 { pool.operation(key) {} }
+        #expect(summary()?.serial == false && summary()?.inlineTicks != nil)
+    }
+
+    @Test("A parallelFor of two tiles, a join or a spawn is work to share, split or inline; one tile is not")
+    func whatCountsAsSharing() throws {
+        let pool = ThreadPool(threads: 2)
+        let bodies: [(StaticString, () -> Void, Bool)] = [
+            ("test.share for", { pool.parallelFor(0..<2, grain: 1) { _ in } }, true),
+            ("test.share join", { _ = pool.join({ 1 }, { 2 }) }, true),
+            ("test.share spawn", { try? pool.scope { $0.spawn {} } }, true),
+            ("test.share grid", { pool.parallelFor(rows: 2, cols: 1, tile: (1, 1)) { _, _ in } }, true),
+            ("test.share one tile", { pool.parallelFor(rows: 4, cols: 4, tile: (4, 4)) { _, _ in } }, false),
+            ("test.share empty", {}, false),
+        ]
+        for (name, body, shares) in bodies {
+            // Enough calls for learning to run both ways.
+            for _ in 0..<12 { pool.operation(OperationKey(name)) { body() } }
+            let summary = pool.operationSummaries().first { $0.key == name.description }
+            #expect(summary?.serial == !shares, "\(name)")
+            #expect(summary?.callsInline ?? 0 > 0, "\(name)")
+        }
     }
 
     @Test("A table full of keys starts over and keeps counting the keys that follow")

@@ -689,7 +689,8 @@ struct PoolWaitsTests {
 struct SplitDecisionsTests {
     /// Makes `calls` calls of `key`: an inline call spins `inlineSpin` seconds (so that
     /// splitting, which does nothing, is faster), and every `waitEvery`-th split call reports
-    /// that the caller waited `waited` ticks, as its slot would. Returns how many split.
+    /// that the caller waited `waited` ticks, as its slot would. Every call has work to share (a
+    /// serial key would not choose). Returns how many split.
     static func call(_ decisions: SplitDecisions, _ key: StaticString, calls: Int, inlineSpin: Double = 0,
                      waited: UInt64, waitEvery: Int = 10, completed: Bool = true) -> Int {
         var splitCalls = 0
@@ -704,7 +705,7 @@ struct SplitDecisionsTests {
                 let end = weave_ticks() &+ UInt64(inlineSpin * TickRate.perSecond)
                 while weave_ticks() < end {}
             }
-            _ = decisions.end(completed: completed, waited: wait)
+            _ = decisions.end(completed: completed, waited: wait, shared: true)
         }
         return splitCalls
     }
