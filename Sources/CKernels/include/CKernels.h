@@ -13,6 +13,7 @@
 #include "weave_conv2d.h"
 
 #include "weave_batchnorm.h"
+#include "weave_pool2d.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,3 +1,4 @@
+import CKernels
 import ParallelRuntime
 
 /// 2-D average pooling, forward, on an NCHW tensor, PyTorch's default `count_include_pad=True`:
@@ -22,29 +23,30 @@ public func avgPool2dForward(_ input: Tensor, window: Pool2dWindow,
 ///   have the output shape.
 public func avgPool2dForward(_ input: Tensor, window: Pool2dWindow, into output: inout Tensor,
                              pool: ThreadPool) throws {
+    try avgPool2dForward(input, window: window, into: &output, pool: pool, isa: KernelISA.current.cValue)
+}
+
+/// The forward pass with an explicit kernel variant (tests check that every variant gives
+/// the same bits).
+func avgPool2dForward(_ input: Tensor, window: Pool2dWindow, into output: inout Tensor,
+                      pool: ThreadPool, isa: weave_isa) throws {
+    precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
     let operation = "avgPool2dForward"
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
     try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
     let x = input.unsafeElements
-    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width
-    let divisor = Float(window.kernelHeight * window.kernelWidth)
+    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane
+    let shape = geometry.cGeometry
     withExtendedLifetime(input) {
-        pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
-            for plane in planes {
-                let source = x + plane * inPlane
-                var o = plane * outPlane
-                for i in 0..<geometry.outputHeight {
-                    let rows = geometry.rows(i)
-                    for j in 0..<geometry.outputWidth {
-                        let columns = geometry.columns(j)
-                        var sum: Float = 0
-                        for h in rows {
-                            for w in columns { sum += source[h * width + w] }
-                        }
-                        y[o] = sum / divisor
-                        o += 1
-                    }
+        // One read-only copy of the geometry for every tile.
+        withUnsafePointer(to: shape) { shape in
+            pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
+                let source = x + planes.lowerBound * inPlane, target = y + planes.lowerBound * outPlane
+                switch isa {
+                case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_forward(source, target, planes.count, shape)
+                case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_forward(source, target, planes.count, shape)
+                default: weave_avgpool2d_portable_forward(source, target, planes.count, shape)
                 }
             }
         }
@@ -74,32 +76,44 @@ public func avgPool2dBackward(_ outputGradient: Tensor, inputShape: [Int], windo
 ///   of `inputGradient`'s shape under `window`, or for a bad window; `AllocationError`.
 public func avgPool2dBackward(_ outputGradient: Tensor, window: Pool2dWindow,
                               into inputGradient: inout Tensor, pool: ThreadPool) throws {
+    try avgPool2dBackward(outputGradient, window: window, into: &inputGradient, pool: pool,
+                          isa: KernelISA.current.cValue)
+}
+
+/// The backward pass with an explicit kernel variant.
+func avgPool2dBackward(_ outputGradient: Tensor, window: Pool2dWindow,
+                       into inputGradient: inout Tensor, pool: ThreadPool, isa: weave_isa) throws {
+    precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
     let operation = "avgPool2dBackward"
     let geometry = try window.geometry(forInput: inputGradient.shape, operation: operation)
     try geometry.checkOutputShape(outputGradient.shape, operation: operation)
     let dx = try inputGradient.uniqueElements()
     let dy = outputGradient.unsafeElements
-    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width
-    let divisor = Float(window.kernelHeight * window.kernelWidth)
+    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane
     guard inPlane > 0 else { return }
+    let shape = geometry.cGeometry
     withExtendedLifetime(outputGradient) {
-        pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
-            for plane in planes {
-                let target = dx + plane * inPlane
-                target.update(repeating: 0, count: inPlane)
-                var o = plane * outPlane
-                for i in 0..<geometry.outputHeight {
-                    let rows = geometry.rows(i)
-                    for j in 0..<geometry.outputWidth {
-                        let columns = geometry.columns(j)
-                        let share = dy[o] / divisor
-                        for h in rows {
-                            for w in columns { target[h * width + w] += share }
-                        }
-                        o += 1
-                    }
+        withUnsafePointer(to: shape) { shape in
+            pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
+                let source = dy + planes.lowerBound * outPlane, target = dx + planes.lowerBound * inPlane
+                switch isa {
+                case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_backward(source, target, planes.count, shape)
+                case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_backward(source, target, planes.count, shape)
+                default: weave_avgpool2d_portable_backward(source, target, planes.count, shape)
                 }
             }
         }
+    }
+}
+
+extension Pool2dGeometry {
+    /// The geometry as the C loops take it (`weave_pool2d.h`).
+    var cGeometry: weave_pool2d_geometry {
+        weave_pool2d_geometry(
+            height: Int64(height), width: Int64(width), out_height: Int64(outputHeight),
+            out_width: Int64(outputWidth), kernel_h: Int64(window.kernelHeight),
+            kernel_w: Int64(window.kernelWidth), stride_h: Int64(window.strideHeight),
+            stride_w: Int64(window.strideWidth), pad_h: Int64(window.paddingHeight),
+            pad_w: Int64(window.paddingWidth))
     }
 }
