@@ -63,7 +63,8 @@ struct ScalarAveragePooling {
 
 @Suite("Average pooling kernels")
 struct AvgPool2dVariantTests {
-    /// Windows whose columns run through every path of the kernels: 2×2 (its fused loop),
+    /// Windows whose columns run through every path of the kernels: 2×2 stride 2 (its own
+    /// loops, with rows of 4, 9, 12, 17 and 300 outputs, padded, and with 3 window rows),
     /// strides 1, 2 and 3 (the constant and the general stride loops), padding (clipped edge
     /// columns), overlapping windows (the backward's scalar loop), rows wider than the kernels'
     /// 256-output chunk, and planes too narrow for any interior column.
@@ -71,6 +72,10 @@ struct AvgPool2dVariantTests {
         ([2, 3, 24, 24], Pool2dWindow(kernel: 2)),
         ([1, 2, 7, 9], Pool2dWindow(kernel: 2)),
         ([1, 1, 4, 600], Pool2dWindow(kernel: 2)),
+        ([1, 1, 3, 35], Pool2dWindow(kernel: 2)),
+        ([1, 1, 2, 18], Pool2dWindow(kernel: 2)),
+        ([1, 2, 9, 40], Pool2dWindow(kernel: 2, stride: 2, padding: 1)),
+        ([1, 1, 5, 12], Pool2dWindow(kernelHeight: 3, kernelWidth: 2, strideHeight: 1, strideWidth: 2)),
         ([1, 1, 3, 1_100], Pool2dWindow(kernelHeight: 1, kernelWidth: 3, strideHeight: 1, strideWidth: 3)),
         ([2, 2, 11, 13], Pool2dWindow(kernel: 3, stride: 3, padding: 1)),
         ([1, 2, 9, 10], Pool2dWindow(kernel: 3, stride: 1, padding: 1)),
