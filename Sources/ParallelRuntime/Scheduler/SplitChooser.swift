@@ -90,6 +90,9 @@ struct SplitChooser {
     static let longestInterval = 4096
     static let driftBand = 0.10
     static let sampledCalls = 4
+    /// The most calls between two workings-out of the budget's interval: a change in the
+    /// ways' costs reaches the interval within this many calls.
+    static let intervalRecheck = 64
 
     private var split: RecentTimes
     private var inline: RecentTimes
@@ -109,6 +112,9 @@ struct SplitChooser {
     /// `trialWarmup` (at most `longestArrival`).
     private var arrivalCalls = 0
     private var callsSinceTrial = 0
+    /// The call (counted like `callsSinceTrial`) before which the budget's interval is not
+    /// worked out again.
+    private var nextIntervalCheck = 0
     /// The fewest calls between trials now: `shortestInterval`, doubled by each lost trial.
     private var backoff = shortestInterval
     /// Whether the confirmation trial has started (see `confirmationInterval`).
@@ -187,16 +193,18 @@ struct SplitChooser {
         }
         callsSinceTrial += 1
         // The interval is at least `backoff`, so the budget's interval (floating point) is
-        // only worked out once that many calls have passed, not on every call. The
-        // confirmation ignores both.
-        if callsSinceTrial >= (confirmed ? backoff : Self.confirmationInterval) {
+        // only worked out once that many calls have passed, and then again only at the call it
+        // names or `intervalRecheck` calls later, whichever is first: worked out on every call
+        // past `backoff`, its division was a quarter of the choice (`perf`, session 23). The
+        // confirmation ignores all of these.
+        if callsSinceTrial >= (confirmed ? max(backoff, nextIntervalCheck) : Self.confirmationInterval) {
             let fast = cost(best)
             let slow = max(fast, cost(other))
             let switchTime = switched.count > 0 ? switched.median : fast
             let warmingTime = warming.count > 0 ? warming.median : slow
-            if !confirmed
-                || callsSinceTrial >= Self.interval(best: fast, other: slow, switched: switchTime,
-                                                    warming: warmingTime) {
+            let interval = Self.interval(best: fast, other: slow, switched: switchTime, warming: warmingTime)
+            nextIntervalCheck = min(interval, callsSinceTrial + Self.intervalRecheck)
+            if !confirmed || callsSinceTrial >= interval {
                 confirmed = true
                 // The other way's stalls were last sampled before these calls: let them fade
                 // (a competitor that made its calls stall may have gone).
@@ -210,6 +218,7 @@ struct SplitChooser {
                     inline.restartWindow()
                 }
                 callsSinceTrial = 0
+                nextIntervalCheck = 0
                 trialCallsLeft = Self.trialLength - 1
                 arrivalCalls = 0
                 return other
@@ -277,6 +286,7 @@ struct SplitChooser {
 
     private mutating func resetBackoff(steady: UInt64) {
         backoff = Self.shortestInterval
+        nextIntervalCheck = 0
         steadyReference = steady
     }
 

@@ -42,6 +42,7 @@ final class SplitDecisions {
 
         /// Notes whether a call had work to share; the first that had ends the key's serial
         /// calls, and its chooser starts over (what it learned is from before).
+        @inline(__always)
         mutating func noteSharing(_ shared: Bool, completed: Bool) {
             if hasShared { return }
             if shared {
