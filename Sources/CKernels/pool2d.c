@@ -303,26 +303,33 @@ WEAVE_AVX2 static void pair_shares_avx2(const float *grad, float *first, int64_t
 }
 #endif
 
+// What both passes work out once per call: the divisor, the interior columns, the plane sizes.
+typedef struct plane_walk {
+    float divisor;
+    int64_t lo, hi, in_plane, out_plane;
+} plane_walk;
+
+WEAVE_INLINE plane_walk walk_planes(const geometry *g) {
+    plane_walk walk = {(float)(g->kernel_h * g->kernel_w), 0, 0, g->height * g->width,
+                       g->out_height * g->out_width};
+    interior_columns(g, &walk.lo, &walk.hi);
+    return walk;
+}
+
 #define WEAVE_POOL2D_VARIANT(ISA, ATTR, PAIR_ROWS, PAIR_SHARES)                                \
     ATTR void weave_avgpool2d_##ISA##_forward(const float *x, float *y, size_t planes,         \
                                               const geometry *g) {                            \
-        const float divisor = (float)(g->kernel_h * g->kernel_w);                             \
-        const int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width; \
-        int64_t lo, hi;                                                                        \
-        interior_columns(g, &lo, &hi);                                                         \
+        const plane_walk w = walk_planes(g);                                                   \
         for (size_t p = 0; p < planes; p++)                                                    \
-            forward_plane(x + (int64_t)p * in_plane, y + (int64_t)p * out_plane, g, divisor,   \
-                          lo, hi, PAIR_ROWS);                                                  \
+            forward_plane(x + (int64_t)p * w.in_plane, y + (int64_t)p * w.out_plane, g,        \
+                          w.divisor, w.lo, w.hi, PAIR_ROWS);                                   \
     }                                                                                          \
     ATTR void weave_avgpool2d_##ISA##_backward(const float *dy, float *dx, size_t planes,      \
                                                const geometry *g) {                           \
-        const float divisor = (float)(g->kernel_h * g->kernel_w);                             \
-        const int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width; \
-        int64_t lo, hi;                                                                        \
-        interior_columns(g, &lo, &hi);                                                         \
+        const plane_walk w = walk_planes(g);                                                   \
         for (size_t p = 0; p < planes; p++)                                                    \
-            backward_plane(dy + (int64_t)p * out_plane, dx + (int64_t)p * in_plane, g, divisor, \
-                           lo, hi, PAIR_SHARES);                                               \
+            backward_plane(dy + (int64_t)p * w.out_plane, dx + (int64_t)p * w.in_plane, g,     \
+                           w.divisor, w.lo, w.hi, PAIR_SHARES);                                \
     }
 
 WEAVE_POOL2D_VARIANT(portable, , pair_rows_portable, pair_shares_portable)
