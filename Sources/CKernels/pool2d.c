@@ -22,7 +22,7 @@
 #endif
 
 #define WEAVE_INLINE static inline __attribute__((always_inline))
-// Outputs of a row summed at once; the accumulators live on the stack.
+// Outputs of a row summed at once by the general loops; the accumulators live on the stack.
 #define POOL_CHUNK 256
 
 typedef weave_pool2d_geometry geometry;
@@ -116,19 +116,22 @@ WEAVE_INLINE void forward_plane(const float *restrict x, float *restrict y, cons
         window_rows(g, i, &r0, &r1);
         float *out = y + i * g->out_width;
         for (int64_t j = 0; j < lo; j++) out[j] = window_sum(x, g, r0, r1, j) / divisor;
-        for (int64_t j0 = lo; j0 < hi; j0 += POOL_CHUNK) {
-            const int64_t n = hi - j0 < POOL_CHUNK ? hi - j0 : POOL_CHUNK;
-            if (kw == 2 && sw == 2) {
-                pair_rows(x + r0 * width + 2 * j0 - g->pad_w, width, r1 - r0, out + j0, n, divisor);
-                continue;
+        if (kw == 2 && sw == 2) {
+            // (Without interior columns, `first` could point before the plane.)
+            if (hi > lo)
+                pair_rows(x + r0 * width + 2 * lo - g->pad_w, width, r1 - r0, out + lo, hi - lo,
+                          divisor);
+        } else {
+            for (int64_t j0 = lo; j0 < hi; j0 += POOL_CHUNK) {
+                const int64_t n = hi - j0 < POOL_CHUNK ? hi - j0 : POOL_CHUNK;
+                float acc[POOL_CHUNK];
+                for (int64_t k = 0; k < n; k++) acc[k] = 0.0f;
+                for (int64_t h = r0; h < r1; h++) {
+                    const float *row = x + h * width + j0 * sw - g->pad_w;
+                    for (int64_t w = 0; w < kw; w++) add_strided(acc, row + w, n, sw);
+                }
+                for (int64_t k = 0; k < n; k++) out[j0 + k] = acc[k] / divisor;
             }
-            float acc[POOL_CHUNK];
-            for (int64_t k = 0; k < n; k++) acc[k] = 0.0f;
-            for (int64_t h = r0; h < r1; h++) {
-                const float *row = x + h * width + j0 * sw - g->pad_w;
-                for (int64_t w = 0; w < kw; w++) add_strided(acc, row + w, n, sw);
-            }
-            for (int64_t k = 0; k < n; k++) out[j0 + k] = acc[k] / divisor;
         }
         for (int64_t j = hi; j < g->out_width; j++) out[j] = window_sum(x, g, r0, r1, j) / divisor;
     }
@@ -154,6 +157,8 @@ WEAVE_INLINE void backward_plane(const float *restrict dy, float *restrict dx, c
         lo = 0;
         hi = 0;
     }
+    // No two windows overlap: every input gradient takes one term at most (see pair_shares_fn).
+    const int alone = g->stride_h >= g->kernel_h;
     for (int64_t i = 0; i < g->out_height; i++) {
         int64_t r0, r1;
         window_rows(g, i, &r0, &r1);
@@ -162,18 +167,19 @@ WEAVE_INLINE void backward_plane(const float *restrict dy, float *restrict dx, c
         // gradient takes at most one term from this row: the order across j is free, and
         // across rows it is i's.
         for (int64_t j = 0; j < lo; j++) window_scatter(dx, g, r0, r1, j, grad[j] / divisor);
-        for (int64_t j0 = lo; j0 < hi; j0 += POOL_CHUNK) {
-            const int64_t n = hi - j0 < POOL_CHUNK ? hi - j0 : POOL_CHUNK;
-            if (kw == 2 && sw == 2) {
-                pair_shares(grad + j0, dx + r0 * width + 2 * j0 - g->pad_w, width, r1 - r0, n,
-                            divisor, g->stride_h >= g->kernel_h);
-                continue;
-            }
-            float share[POOL_CHUNK];
-            for (int64_t k = 0; k < n; k++) share[k] = grad[j0 + k] / divisor;
-            for (int64_t h = r0; h < r1; h++) {
-                float *row = dx + h * width + j0 * sw - g->pad_w;
-                for (int64_t w = 0; w < kw; w++) scatter_add_strided(row + w, share, n, sw);
+        if (kw == 2 && sw == 2) {
+            if (hi > lo)
+                pair_shares(grad + lo, dx + r0 * width + 2 * lo - g->pad_w, width, r1 - r0,
+                            hi - lo, divisor, alone);
+        } else {
+            for (int64_t j0 = lo; j0 < hi; j0 += POOL_CHUNK) {
+                const int64_t n = hi - j0 < POOL_CHUNK ? hi - j0 : POOL_CHUNK;
+                float share[POOL_CHUNK];
+                for (int64_t k = 0; k < n; k++) share[k] = grad[j0 + k] / divisor;
+                for (int64_t h = r0; h < r1; h++) {
+                    float *row = dx + h * width + j0 * sw - g->pad_w;
+                    for (int64_t w = 0; w < kw; w++) scatter_add_strided(row + w, share, n, sw);
+                }
             }
         }
         for (int64_t j = hi; j < g->out_width; j++)

@@ -35,21 +35,14 @@ func avgPool2dForward(_ input: Tensor, window: Pool2dWindow, into output: inout 
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
     try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
-    let x = input.unsafeElements
-    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane
-    let shape = geometry.cGeometry
+    let pass: AvgPoolPass = switch isa {
+    case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_forward
+    case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_forward
+    default: weave_avgpool2d_portable_forward
+    }
     withExtendedLifetime(input) {
-        // One read-only copy of the geometry for every tile.
-        withUnsafePointer(to: shape) { shape in
-            pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
-                let source = x + planes.lowerBound * inPlane, target = y + planes.lowerBound * outPlane
-                switch isa {
-                case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_forward(source, target, planes.count, shape)
-                case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_forward(source, target, planes.count, shape)
-                default: weave_avgpool2d_portable_forward(source, target, planes.count, shape)
-                }
-            }
-        }
+        runPlanes(pool, geometry, pass, from: input.unsafeElements, sourcePlane: geometry.inputPlane,
+                  to: y, targetPlane: geometry.outputPlane)
     }
 }
 
@@ -88,20 +81,31 @@ func avgPool2dBackward(_ outputGradient: Tensor, window: Pool2dWindow,
     let geometry = try window.geometry(forInput: inputGradient.shape, operation: operation)
     try geometry.checkOutputShape(outputGradient.shape, operation: operation)
     let dx = try inputGradient.uniqueElements()
-    let dy = outputGradient.unsafeElements
-    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane
-    guard inPlane > 0 else { return }
-    let shape = geometry.cGeometry
+    guard geometry.inputPlane > 0 else { return }
+    let pass: AvgPoolPass = switch isa {
+    case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_backward
+    case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_backward
+    default: weave_avgpool2d_portable_backward
+    }
     withExtendedLifetime(outputGradient) {
-        withUnsafePointer(to: shape) { shape in
-            pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
-                let source = dy + planes.lowerBound * outPlane, target = dx + planes.lowerBound * inPlane
-                switch isa {
-                case WEAVE_ISA_AVX512: weave_avgpool2d_avx512_backward(source, target, planes.count, shape)
-                case WEAVE_ISA_AVX2: weave_avgpool2d_avx2_backward(source, target, planes.count, shape)
-                default: weave_avgpool2d_portable_backward(source, target, planes.count, shape)
-                }
-            }
+        runPlanes(pool, geometry, pass, from: outputGradient.unsafeElements, sourcePlane: geometry.outputPlane,
+                  to: dx, targetPlane: geometry.inputPlane)
+    }
+}
+
+/// One pass of the C loops (`weave_pool2d.h`): source planes, target planes, plane count, geometry.
+private typealias AvgPoolPass = @convention(c) (
+    UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, UnsafePointer<weave_pool2d_geometry>?) -> Void
+
+/// Runs `pass` over every plane, in fixed tiles of whole planes (`planesPerTile`).
+private func runPlanes(_ pool: ThreadPool, _ geometry: Pool2dGeometry, _ pass: AvgPoolPass,
+                       from source: UnsafePointer<Float>, sourcePlane: Int,
+                       to target: UnsafeMutablePointer<Float>, targetPlane: Int) {
+    // One read-only copy of the geometry for every tile.
+    withUnsafePointer(to: geometry.cGeometry) { shape in
+        pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
+            pass(source + planes.lowerBound * sourcePlane, target + planes.lowerBound * targetPlane,
+                 planes.count, shape)
         }
     }
 }

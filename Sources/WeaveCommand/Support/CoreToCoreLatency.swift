@@ -55,7 +55,7 @@ enum CoreToCoreLatency {
     }
 
     /// A short reading for between a benchmark's rounds (`InterleavedTiming`): the fastest of
-    /// 8 batches of 200 round trips, 0.2–1 ms. The fastest, not the median: under `--contended`
+    /// 8 batches of 200 round trips, 0.2–4 ms (the most under `--contended`). The fastest, not the median: under `--contended`
     /// the busy loop may hold one of the two CPUs, and then the responder runs only in its time
     /// slices (~3 ms); a batch that straddles a switch measures the scheduler, one inside a slice
     /// measures the cache line.
