@@ -119,10 +119,14 @@ package final class PoolCore {
     /// workers (a nested call), otherwise slot 0, taken under the caller lock.
     @inline(__always)
     func withSlot<R>(_ body: (WorkerSlot) throws -> R) rethrows -> R {
-        if let slot = ownSlot() { return try body(slot) }
+        // The slots are kept alive by their pool: as strong references (`ownSlot()`,
+        // `callerSlot`) they were retained and released around every call.
+        if let raw = ownSlotAddress() {
+            return try Unmanaged<WorkerSlot>.fromOpaque(raw)._withUnsafeGuaranteedRef { try body($0) }
+        }
         let previous = enterAsCaller()
         defer { leaveAsCaller(restoring: previous) }
-        return try body(callerSlot)
+        return try Unmanaged<WorkerSlot>.fromOpaque(slotAddresses[0])._withUnsafeGuaranteedRef { try body($0) }
     }
 
     /// The calling thread's slot when it is one of this pool's threads (a worker, or the

@@ -155,9 +155,11 @@ final class SplitDecisions {
             state.pointee.serial = true
         case .whenFaster:
             // The pool is asked only in a split trial (a closure passed in from
-            // `beginOperation` instead cost every call ~20 ns).
+            // `beginOperation` instead cost every call ~20 ns). Captured strongly, `core` was
+            // retained and released around every choice.
+            unowned(unsafe) let pool = core
             way = record.pointee.chooser.choose(poolWait: state.pointee.poolWaits.perCall) {
-                core?.workersArriving() ?? false
+                pool?.workersArriving() ?? false
             }
             state.pointee.timed = record.pointee.chooser.timesCall
         case .alternating:
