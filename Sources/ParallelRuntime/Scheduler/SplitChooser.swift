@@ -41,6 +41,7 @@ import Glibc
 ///   warms up too, beyond the trial's length (at most `longestArrival` calls). A parked worker
 ///   took 30–100 µs to start on the other vCPU here, longer than a trial of a 3.6 µs SGEMM, whose
 ///   trials then timed split at inline's time plus a fork (Scheduler/README.md, "Operations").
+///   The last split trial's such calls count in the next one's interval (`interval`).
 /// - A call made the other way from the call before it is not timed. Switching has a cost
 ///   of its own that neither steady state pays: after a run of inline calls the workers have
 ///   parked (a futex wake-up, tens of µs in a VM) and the data sits in the caller's cache;
@@ -108,8 +109,9 @@ struct SplitChooser {
     /// The way calls take outside trials (nil until learning is over).
     private var current: Way?
     private var trialCallsLeft = 0
-    /// Calls of the current trial that warmed up waiting for a woken worker to arrive, beyond
-    /// `trialWarmup` (at most `longestArrival`).
+    /// Calls of the current or last split trial that warmed up waiting for a woken worker to
+    /// arrive, beyond `trialWarmup` (at most `longestArrival`). The last split trial's count
+    /// prices the next one (`interval`): inline trials leave it alone.
     private var arrivalCalls = 0
     private var callsSinceTrial = 0
     /// The call (counted like `callsSinceTrial`) before which the budget's interval is not
@@ -202,7 +204,8 @@ struct SplitChooser {
             let slow = max(fast, cost(other))
             let switchTime = switched.count > 0 ? switched.median : fast
             let warmingTime = warming.count > 0 ? warming.median : slow
-            let interval = Self.interval(best: fast, other: slow, switched: switchTime, warming: warmingTime)
+            let interval = Self.interval(best: fast, other: slow, switched: switchTime, warming: warmingTime,
+                                         arrivals: other == .split ? arrivalCalls : 0)
             nextIntervalCheck = min(interval, callsSinceTrial + Self.intervalRecheck)
             if !confirmed || callsSinceTrial >= interval {
                 confirmed = true
@@ -220,7 +223,7 @@ struct SplitChooser {
                 callsSinceTrial = 0
                 nextIntervalCheck = 0
                 trialCallsLeft = Self.trialLength - 1
-                arrivalCalls = 0
+                if other == .split { arrivalCalls = 0 }
                 return other
             }
         }
@@ -337,15 +340,21 @@ struct SplitChooser {
     }
 
     /// Calls between trials of the slower way. A trial is two switches (into the other way and
-    /// back, each costing `switched`), `trialWarmup − 1` calls warming up (`warming`, `other`
-    /// when not yet timed) and `trialLength − trialWarmup` steady calls of the other way, so it
-    /// costs `excess = (trialLength − trialWarmup)·(other − best) + (trialWarmup − 1)·(warming −
-    /// best) + 2·(switched − best)` more than calls the best way; one every
-    /// `excess / (budget · best)` calls costs `budget` of the time.
-    static func interval(best: UInt64, other: UInt64, switched: UInt64, warming: UInt64? = nil) -> Int {
+    /// back, each costing `switched`), `trialWarmup − 1 + arrivals` calls warming up (`warming`,
+    /// `other` when not yet timed; `arrivals`: the calls the last split trial added waiting for
+    /// its woken worker) and `trialLength − trialWarmup` steady calls of the other way, so it
+    /// costs `excess = (trialLength − trialWarmup)·(other − best) + (trialWarmup − 1 +
+    /// arrivals)·(warming − best) + 2·(switched − best)` more than calls the best way; one
+    /// every `excess / (budget · best)` calls costs `budget` of the time.
+    ///
+    /// The arrivals were left out before session 24: a worker that took its 64 calls to start
+    /// made a trial 9 times as long as priced, and a two-empty-tile body spent ~8 % of its
+    /// time in trials (a simulated 30 % slower split with drifting times, 6 %).
+    static func interval(best: UInt64, other: UInt64, switched: UInt64, warming: UInt64? = nil,
+                         arrivals: Int = 0) -> Int {
         let warming = warming ?? other
         let excess = Double(trialLength - trialWarmup) * Double(other &- best)
-            + Double(trialWarmup - 1) * Double(warming > best ? warming - best : 0)
+            + Double(trialWarmup - 1 + arrivals) * Double(warming > best ? warming - best : 0)
             + 2 * Double(switched > best ? switched - best : 0)
         let calls = excess / (explorationBudget * Double(max(best, 1)))
         return Int(min(max(calls, Double(shortestInterval)), Double(longestInterval)))
