@@ -60,6 +60,11 @@ struct InfoCommand: ParsableCommand {
         for (node, cpus) in machine.numaNodes.enumerated() {
             print("            node \(node): CPUs \(ranges(cpus))")
         }
+        if machine.libnumaActive {
+            let limit = NUMAAllocator.system.cacheByteLimit >> 20
+            let source = environment["WEAVE_MAPPING_CACHE_MB"].map { "WEAVE_MAPPING_CACHE_MB=\($0)" } ?? "default"
+            print("Memory      released mappings kept for reuse: up to \(limit) MiB (\(source))")
+        }
         let peakText = KernelISA.allCases.reversed().compactMap { isa in
             peaks[isa.rawValue].map { String(format: "%@ %.1f", isa.rawValue, $0) }
         }.joined(separator: ", ")

@@ -32,7 +32,13 @@ public final class NUMABuffer<Element: BitwiseCopyable> {
         let memory = UnsafeMutableRawPointer(pointer)
         switch release {
         case .aligned: AlignedAllocation.deallocate(memory)
-        case .mapping(let length): munmap(memory, length)
+        case .mapping(let length, let cache):
+            // A mapping's placement is its buffer's (a mapping always has one).
+            if let cache, let placement {
+                cache.keep(memory, length: length, placement: placement)
+            } else {
+                munmap(memory, length)
+            }
         }
     }
 }
@@ -42,8 +48,9 @@ public final class NUMABuffer<Element: BitwiseCopyable> {
 enum NUMABufferRelease {
     /// From `AlignedAllocation` (free).
     case aligned
-    /// An anonymous mapping of `length` bytes at the buffer's start (munmap).
-    case mapping(length: Int)
+    /// An anonymous mapping of `length` bytes at the buffer's start: kept in `cache` for reuse,
+    /// or unmapped when there is none.
+    case mapping(length: Int, cache: MappingCache?)
 }
 
 extension NUMABuffer: @unchecked Sendable {

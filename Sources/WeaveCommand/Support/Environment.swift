@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Weave
 
 /// Checks the WEAVE_* environment up front, so a typo is a clear error and exit code 2
@@ -11,6 +12,11 @@ func validateEnvironment() throws {
     }
     do {
         _ = try KernelISA.select()
+    } catch {
+        throw ValidationError(error.description)
+    }
+    do {
+        _ = try NUMAAllocator.cacheByteLimit(environment: ProcessInfo.processInfo.environment)
     } catch {
         throw ValidationError(error.description)
     }
