@@ -14,6 +14,7 @@
 
 #include "weave_batchnorm.h"
 #include "weave_pool2d.h"
+#include "weave_maxpool2d.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,3 +1,4 @@
+import CKernels
 import ParallelRuntime
 
 /// 2-D max pooling, forward, on an NCHW tensor: output (n, c, i, j) is the largest input in its
@@ -26,46 +27,44 @@ public func maxPool2dForward(_ input: Tensor, window: Pool2dWindow,
 ///   have the output shape.
 public func maxPool2dForward(_ input: Tensor, window: Pool2dWindow, into output: inout Tensor,
                              indices: inout MaxPool2dIndices, pool: ThreadPool) throws {
+    try maxPool2dForward(input, window: window, into: &output, indices: &indices, pool: pool,
+                         isa: KernelISA.current.cValue)
+}
+
+/// The forward pass with an explicit kernel variant (tests check that every variant chooses
+/// the same elements).
+func maxPool2dForward(_ input: Tensor, window: Pool2dWindow, into output: inout Tensor,
+                      indices: inout MaxPool2dIndices, pool: ThreadPool, isa: weave_isa) throws {
+    precondition(weave_cpu_supports(isa) != 0, "this CPU cannot run the requested kernel variant")
     let operation = "maxPool2dForward"
     let geometry = try window.geometry(forInput: input.shape, operation: operation)
     try geometry.checkOutputShape(output.shape, operation: operation + "(into:)")
     let y = try output.uniqueElements()
     // The tensors' own shape arrays (the output's was just checked): no array built per step.
     let argmax = try indices.prepare(inputShape: input.shape, outputShape: output.shape)
+    let pass: MaxPoolPass = switch isa {
+    case WEAVE_ISA_AVX512: weave_maxpool2d_avx512_forward
+    case WEAVE_ISA_AVX2: weave_maxpool2d_avx2_forward
+    default: weave_maxpool2d_portable_forward
+    }
     let x = input.unsafeElements
-    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane, width = geometry.width
+    let inPlane = geometry.inputPlane, outPlane = geometry.outputPlane
     withExtendedLifetime(input) {
-        pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
-            for plane in planes {
-                let source = x + plane * inPlane
-                var o = plane * outPlane
-                for i in 0..<geometry.outputHeight {
-                    let rows = geometry.rows(i)
-                    for j in 0..<geometry.outputWidth {
-                        let columns = geometry.columns(j)
-                        var bestIndex = rows.lowerBound * width + columns.lowerBound
-                        var best = source[bestIndex]
-                        if !best.isNaN {
-                            scan: for h in rows {
-                                for w in columns {
-                                    let v = source[h * width + w]
-                                    if v > best || v.isNaN {
-                                        best = v
-                                        bestIndex = h * width + w
-                                        if v.isNaN { break scan }
-                                    }
-                                }
-                            }
-                        }
-                        y[o] = best
-                        argmax[o] = Int32(truncatingIfNeeded: bestIndex)
-                        o += 1
-                    }
-                }
+        // One read-only copy of the geometry for every tile.
+        withUnsafePointer(to: geometry.cGeometry) { shape in
+            pool.parallelFor(0..<geometry.planes, grain: geometry.planesPerTile) { planes in
+                let first = planes.lowerBound
+                pass(x + first * inPlane, y + first * outPlane, argmax + first * outPlane, planes.count, shape)
             }
         }
     }
 }
+
+/// The C forward pass (`weave_maxpool2d.h`): input planes, output planes, indices, plane count,
+/// geometry.
+private typealias MaxPoolPass = @convention(c) (
+    UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Int32>?, Int,
+    UnsafePointer<weave_pool2d_geometry>?) -> Void
 
 /// 2-D max pooling, backward: each output gradient goes to the input element its window chose
 /// (`indices`); other elements get 0, and elements chosen by several overlapping windows get
