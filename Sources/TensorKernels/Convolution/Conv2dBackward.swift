@@ -44,7 +44,7 @@ public func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Tens
     try backwardOnCheckedGeometry(outputGradient, input: input, weight: weight, geometry: geometry,
                                   inputGradient: &inputGradient, weightGradient: &weightGradient,
                                   biasGradient: &biasGradient, pool: pool,
-                                  algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                  algorithm: Conv2dAlgorithm.preferredBackward(for: geometry),
                                   isa: KernelISA.current.cValue)
     return Conv2dGradients(input: inputGradient, weight: weightGradient, bias: biasGradient)
 }
@@ -65,7 +65,7 @@ public func conv2dBackward(_ outputGradient: Tensor, input: Tensor, weight: Tens
     try backwardOnCheckedGeometry(outputGradient, input: input, weight: weight, geometry: geometry,
                                   inputGradient: &inputGradient, weightGradient: &weightGradient,
                                   biasGradient: &biasGradient, pool: pool,
-                                  algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                  algorithm: Conv2dAlgorithm.preferredBackward(for: geometry),
                                   isa: KernelISA.current.cValue)
 }
 

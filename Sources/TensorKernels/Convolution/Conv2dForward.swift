@@ -19,7 +19,7 @@ public func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil,
     var output = try Tensor(uninitializedShape: geometry.outputShape) { _ in }
     try forwardOnCheckedGeometry(input, weight: weight, bias: bias, geometry: geometry,
                                  into: &output, pool: pool,
-                                 algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                 algorithm: Conv2dAlgorithm.preferredForward(for: geometry),
                                  isa: KernelISA.current.cValue)
     return output
 }
@@ -39,7 +39,7 @@ public func conv2dForward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil,
                                       configuration: configuration, operation: forwardOperation)
     try forwardOnCheckedGeometry(input, weight: weight, bias: bias, geometry: geometry,
                                  into: &output, pool: pool,
-                                 algorithm: Conv2dAlgorithm.preferred(for: geometry),
+                                 algorithm: Conv2dAlgorithm.preferredForward(for: geometry),
                                  isa: KernelISA.current.cValue)
 }
 

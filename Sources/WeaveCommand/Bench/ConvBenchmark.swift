@@ -12,7 +12,7 @@ struct ConvBenchCommand: BenchSubcommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Flag(help: "Also time the algorithm not chosen for each layer (the choice is by shape).")
+    @Flag(help: "Also time each algorithm on both passes, beside the pair chosen for each layer (the choice is by shape).")
     var allAlgorithms = false
 
     /// One benchmarked layer: shapes, configuration, and PyTorch 2.13's forward+backward time
@@ -32,6 +32,8 @@ struct ConvBenchCommand: BenchSubcommand {
         Layer(name: "Conv2d(3,6,3) 12×12", input: [64, 3, 12, 12], weight: [6, 3, 3, 3]),
         Layer(name: "Conv2d(3,6,3) 12×12", input: [256, 3, 12, 12], weight: [6, 3, 3, 3],
               pytorchMilliseconds: [1: 3.1, 2: 2.3]),
+        Layer(name: "Conv2d(1,32,5) 28×28", input: [64, 1, 28, 28], weight: [32, 1, 5, 5]),
+        Layer(name: "Conv2d(32,64,5) 12×12", input: [64, 32, 12, 12], weight: [64, 32, 5, 5]),
         Layer(name: "Conv2d(64,64,3,pad 1) 56×56", input: [32, 64, 56, 56], weight: [64, 64, 3, 3],
               configuration: Conv2dConfiguration(padding: 1)),
     ]
@@ -43,11 +45,11 @@ struct ConvBenchCommand: BenchSubcommand {
         var scaling = ScalingCollector(benchmark: "conv", isa: isa.rawValue)
         let pools = try options.pools()
         for layer in Self.layers {
-            let preferred = try Conv2dAlgorithm.preferred(for: layer.geometry())
-            for algorithm in allAlgorithms ? Conv2dAlgorithm.allCases : [preferred] {
-                let runs = try pools.map { try ConvRun(layer: layer, pool: $0, algorithm: algorithm) }
+            let chosen = try ConvAlgorithms(chosenFor: layer.geometry())
+            for algorithms in allAlgorithms ? chosen.withAlternatives : [chosen] {
+                let runs = try pools.map { try ConvRun(layer: layer, pool: $0, algorithms: algorithms) }
                 let times = try measure(runs, report: &report, rows: &rows)
-                guard algorithm == preferred else { continue }
+                guard algorithms == chosen else { continue }
                 for (pool, time) in zip(pools, times) {
                     scaling.add(.strong, operation: "\(layer.name) batch \(layer.input[0]) fwd+bwd",
                                 threads: pool.threads, shape: "batch \(layer.input[0])", time: time)
@@ -60,7 +62,7 @@ struct ConvBenchCommand: BenchSubcommand {
                 let runs = try weak.runs.map { run in
                     let layer = base.withBatch(Self.weakBatchPerThread * run.factor)
                     return try ConvRun(layer: layer, pool: run.pool,
-                                       algorithm: Conv2dAlgorithm.preferred(for: layer.geometry()))
+                                       algorithms: ConvAlgorithms(chosenFor: layer.geometry()))
                 }
                 // Batches the strong-scaling rows already show are timed again (the runs take
                 // turns) but not listed twice.
@@ -101,7 +103,7 @@ struct ConvBenchCommand: BenchSubcommand {
         let forward = timing.secondsPerCall(runs.map { run in {
             do {
                 try run.pool.operation(OperationKey("bench conv forward", shape: run.x.shape, run.w.count,
-                                                    run.y.count, run.algorithm == .direct ? 1 : 2)) {
+                                                    run.y.count, run.algorithms.code)) {
                     try run.forward()
                 }
             } catch { failure = error }
@@ -109,7 +111,7 @@ struct ConvBenchCommand: BenchSubcommand {
         let both = timing.secondsPerCall(runs.map { run in {
             do {
                 try run.pool.operation(OperationKey("bench conv both", shape: run.x.shape, run.w.count,
-                                                    run.y.count, run.algorithm == .direct ? 1 : 2)) {
+                                                    run.y.count, run.algorithms.code)) {
                     try run.forward()
                     try run.backward()
                 }
@@ -128,8 +130,8 @@ struct ConvBenchCommand: BenchSubcommand {
             let forwardGFLOPS = forward[index].map { 2 * macs / $0 / 1e9 }
             let bothGFLOPS = both[index].map { 6 * macs / $0 / 1e9 }
             let shape = "x \(layer.input), w \(layer.weight), \(layer.configuration)"
-            let preferred = Conv2dAlgorithm.preferred(for: run.geometry)
-            let label = run.algorithm.rawValue + (run.algorithm == preferred ? "" : " (not chosen)")
+            let chosen = ConvAlgorithms(chosenFor: run.geometry)
+            let label = run.algorithms.label + (run.algorithms == chosen ? "" : " (not chosen)")
             for (metric, sample, unit) in [("forward", forwardMs, "ms"),
                                            ("forward GFLOP/s", forwardGFLOPS, "GFLOP/s"),
                                            ("forward+backward", bothMs, "ms"),
@@ -170,20 +172,53 @@ extension ConvBenchCommand.Layer {
     }
 }
 
-/// One benchmarked Conv2d: its tensors (each run its own), pool and algorithm.
+/// The algorithms of one benchmarked forward and backward pass.
+struct ConvAlgorithms: Equatable {
+    var forward: Conv2dAlgorithm
+    var backward: Conv2dAlgorithm
+
+    /// The pair `conv2dForward` and `conv2dBackward` choose for `geometry`.
+    init(chosenFor geometry: Conv2dGeometry) {
+        forward = Conv2dAlgorithm.preferredForward(for: geometry)
+        backward = Conv2dAlgorithm.preferredBackward(for: geometry)
+    }
+
+    init(_ algorithm: Conv2dAlgorithm) {
+        forward = algorithm
+        backward = algorithm
+    }
+
+    /// This pair, then each algorithm for both passes that this pair is not.
+    var withAlternatives: [ConvAlgorithms] {
+        [self] + Conv2dAlgorithm.allCases.map(ConvAlgorithms.init).filter { $0 != self }
+    }
+
+    var label: String {
+        forward == backward ? forward.rawValue
+            : "\(forward.rawValue) forward, \(backward.rawValue) backward"
+    }
+
+    /// Distinguishes the pairs' pool-operation keys.
+    var code: Int {
+        (Conv2dAlgorithm.allCases.firstIndex(of: forward) ?? 0) * Conv2dAlgorithm.allCases.count
+            + (Conv2dAlgorithm.allCases.firstIndex(of: backward) ?? 0) + 1
+    }
+}
+
+/// One benchmarked Conv2d: its tensors (each run its own), pool and algorithms.
 final class ConvRun {
     let layer: ConvBenchCommand.Layer
     let geometry: Conv2dGeometry
     let pool: ThreadPool
-    let algorithm: Conv2dAlgorithm
+    let algorithms: ConvAlgorithms
     let x: Tensor, w: Tensor, b: Tensor, dy: Tensor
     var y: Tensor, dx: Tensor?, dw: Tensor, db: Tensor?
 
-    init(layer: ConvBenchCommand.Layer, pool: ThreadPool, algorithm: Conv2dAlgorithm) throws {
+    init(layer: ConvBenchCommand.Layer, pool: ThreadPool, algorithms: ConvAlgorithms) throws {
         self.layer = layer
         geometry = try layer.geometry()
         self.pool = pool
-        self.algorithm = algorithm
+        self.algorithms = algorithms
         x = try Tensor(uniformShape: layer.input, lowerBound: -1,
                        stream: RandomStream(seed: 1, purpose: .custom(stream: 1)))
         w = try Tensor(uniformShape: layer.weight, lowerBound: -1,
@@ -199,12 +234,12 @@ final class ConvRun {
 
     func forward() throws {
         try conv2dForward(x, weight: w, bias: b, configuration: layer.configuration, into: &y,
-                          pool: pool, algorithm: algorithm, isa: KernelISA.current.cValue)
+                          pool: pool, algorithm: algorithms.forward, isa: KernelISA.current.cValue)
     }
 
     func backward() throws {
         try conv2dBackward(dy, input: x, weight: w, configuration: layer.configuration,
                            inputGradient: &dx, weightGradient: &dw, biasGradient: &db, pool: pool,
-                           algorithm: algorithm, isa: KernelISA.current.cValue)
+                           algorithm: algorithms.backward, isa: KernelISA.current.cValue)
     }
 }
