@@ -15,6 +15,7 @@
 #include "weave_batchnorm.h"
 #include "weave_pool2d.h"
 #include "weave_maxpool2d.h"
+#include "weave_im2col.h"
 
 #ifdef __cplusplus
 extern "C" {

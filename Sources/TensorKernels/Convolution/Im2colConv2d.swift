@@ -32,6 +32,8 @@ package struct Im2colConv2d: Sendable {
     let rowsPerTile: Int
     /// Tiles per image, ⌈OH / rowsPerTile⌉.
     let blocksPerImage: Int
+    /// The image's geometry for the C copies.
+    let cGeometry: weave_im2col_geometry
 
     package init(geometry g: Conv2dGeometry, isa: weave_isa) {
         geometry = g
@@ -40,6 +42,13 @@ package struct Im2colConv2d: Sendable {
         gemmKernel = SGEMMMicroKernel.forISA(variant)
         rowsPerTile = Swift.max(1, Swift.min(g.outputHeight, Self.positionsPerTile / g.outputWidth))
         blocksPerImage = (g.outputHeight + rowsPerTile - 1) / rowsPerTile
+        cGeometry = weave_im2col_geometry(
+            channels: Int64(g.inputChannels), height: Int64(g.height), width: Int64(g.width),
+            out_width: Int64(g.outputWidth), kernel_h: Int64(g.kernelHeight),
+            kernel_w: Int64(g.kernelWidth), stride_h: Int64(g.strideHeight),
+            stride_w: Int64(g.strideWidth), pad_h: Int64(g.paddingHeight),
+            pad_w: Int64(g.paddingWidth), dilation_h: Int64(g.dilationHeight),
+            dilation_w: Int64(g.dilationWidth))
     }
 
     /// Output rows `first ..< first + count` of block `block`.
@@ -92,37 +101,11 @@ package struct Im2colConv2d: Sendable {
 
     /// Writes the im2col block of output rows `rows` of one image [C, H, W]:
     /// `col[t][p] = xpad[c][oy·sH + ky·dH][ox·sW + kx·dW]`, t = (c·KH + ky)·KW + kx,
-    /// p = (oy − rows.lowerBound)·OW + ox; zero where the position falls in the padding.
+    /// p = (oy − rows.lowerBound)·OW + ox; zero where the position falls in the padding
+    /// (`weave_im2col`).
     func im2col(_ image: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let ow = g.outputWidth, sW = g.strideWidth
-        let positions = rows.count * ow
-        for c in 0..<g.inputChannels {
-            for ky in 0..<g.kernelHeight {
-                for kx in 0..<g.kernelWidth {
-                    let t = (c * g.kernelHeight + ky) * g.kernelWidth + kx
-                    let shift = kx * g.dilationWidth - g.paddingWidth
-                    // Output columns whose input column ox·sW + shift lies in 0 ..< W.
-                    let first = shift >= 0 ? 0 : Swift.min(ow, (-shift + sW - 1) / sW)
-                    let end = Swift.max(first, Swift.min(ow, (g.width - 1 - shift) / sW + 1))
-                    for oy in rows {
-                        let row = col + t * positions + (oy - rows.lowerBound) * ow
-                        let iy = oy * g.strideHeight + ky * g.dilationHeight - g.paddingHeight
-                        guard iy >= 0 && iy < g.height, g.width - 1 - shift >= 0 else {
-                            row.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let source = image + (c * g.height + iy) * g.width + shift
-                        row.update(repeating: 0, count: first)
-                        if sW == 1 {
-                            (row + first).update(from: source + first, count: end - first)
-                        } else {
-                            for ox in first..<end { row[ox] = source[ox * sW] }
-                        }
-                        (row + end).update(repeating: 0, count: ow - end)
-                    }
-                }
-            }
+        withUnsafePointer(to: cGeometry) { g in
+            weave_im2col(image, g, Int64(rows.lowerBound), Int64(rows.count), col)
         }
     }
 
@@ -194,29 +177,12 @@ package struct Im2colConv2d: Sendable {
     }
 
     /// Adds an im2col-shaped block back into the image gradient [C, H, W] (the adjoint of
-    /// `im2col`), taps in order, positions in order; padding positions are dropped.
+    /// `im2col`), taps in order, positions in order; padding positions are dropped
+    /// (`weave_col2im_add`).
     func col2imAdd(_ col: UnsafePointer<Float>, rows: Range<Int>,
                    into dx: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let ow = g.outputWidth, sW = g.strideWidth
-        let positions = rows.count * ow
-        for c in 0..<g.inputChannels {
-            for ky in 0..<g.kernelHeight {
-                for kx in 0..<g.kernelWidth {
-                    let t = (c * g.kernelHeight + ky) * g.kernelWidth + kx
-                    let shift = kx * g.dilationWidth - g.paddingWidth
-                    let first = shift >= 0 ? 0 : Swift.min(ow, (-shift + sW - 1) / sW)
-                    let end = Swift.max(first, Swift.min(ow, (g.width - 1 - shift) / sW + 1))
-                    guard g.width - 1 - shift >= 0 else { continue }
-                    for oy in rows {
-                        let iy = oy * g.strideHeight + ky * g.dilationHeight - g.paddingHeight
-                        guard iy >= 0 && iy < g.height else { continue }
-                        let row = col + t * positions + (oy - rows.lowerBound) * ow
-                        let target = dx + (c * g.height + iy) * g.width + shift
-                        for ox in first..<end { target[ox * sW] = target[ox * sW] + row[ox] }
-                    }
-                }
-            }
+        withUnsafePointer(to: cGeometry) { g in
+            weave_col2im_add(col, g, Int64(rows.lowerBound), Int64(rows.count), dx)
         }
     }
 }

@@ -7,12 +7,10 @@ import Testing
 /// output sums its window row by row from +0 and divides once; each input gradient starts at
 /// +0 and takes the shares of the windows covering it in output order. The kernels must give
 /// these bits, in every variant.
-struct ScalarAveragePooling {
+struct ScalarAveragePooling: PoolingTestShape {
     let shape: [Int]
     let window: Pool2dWindow
 
-    var outputHeight: Int { (shape[2] + 2 * window.paddingHeight - window.kernelHeight) / window.strideHeight + 1 }
-    var outputWidth: Int { (shape[3] + 2 * window.paddingWidth - window.kernelWidth) / window.strideWidth + 1 }
     var divisor: Float { Float(window.kernelHeight * window.kernelWidth) }
 
     func rows(_ i: Int) -> Range<Int> {

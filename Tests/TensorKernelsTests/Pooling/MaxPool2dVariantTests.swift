@@ -6,12 +6,9 @@ import Testing
 /// Max pooling by the Swift loop the C kernels replaced (session 24): each output scans its
 /// clipped window in row-major order from its first element; a larger element or a NaN takes
 /// over, and the first NaN ends the scan. The kernels must choose the same elements.
-struct ScalarMaxPooling {
+struct ScalarMaxPooling: PoolingTestShape {
     let shape: [Int]
     let window: Pool2dWindow
-
-    var outputHeight: Int { (shape[2] + 2 * window.paddingHeight - window.kernelHeight) / window.strideHeight + 1 }
-    var outputWidth: Int { (shape[3] + 2 * window.paddingWidth - window.kernelWidth) / window.strideWidth + 1 }
 
     func forward(_ x: [Float]) -> (values: [Float], indices: [Int32]) {
         let height = shape[2], width = shape[3], inPlane = height * width

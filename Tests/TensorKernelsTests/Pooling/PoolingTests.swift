@@ -3,12 +3,9 @@ import Testing
 @testable import TensorKernels
 
 /// Pooling computed from the definitions in `Double`, for the tests.
-struct PoolingReference {
+struct PoolingReference: PoolingTestShape {
     let shape: [Int]
     let window: Pool2dWindow
-
-    var outputHeight: Int { (shape[2] + 2 * window.paddingHeight - window.kernelHeight) / window.strideHeight + 1 }
-    var outputWidth: Int { (shape[3] + 2 * window.paddingWidth - window.kernelWidth) / window.strideWidth + 1 }
 
     /// Calls `body(plane, outputIndex, [flat input indices of the window's real elements])`.
     func forEachWindow(_ body: (Int, Int, [Int]) -> Void) {
