@@ -10,6 +10,7 @@
 // clipped by padding, and other windows, keep the scalar loop.
 #pragma clang fp contract(off)
 #include "CKernels.h"
+#include "pool2d_window.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -21,10 +22,9 @@ typedef weave_pool2d_geometry geometry;
 // One output by the scalar rule over its clipped window.
 WEAVE_INLINE void window_max(const float *x, const geometry *g, int64_t i, int64_t j, float *y,
                              int32_t *argmax) {
-    int64_t top = i * g->stride_h - g->pad_h, left = j * g->stride_w - g->pad_w;
-    int64_t r0 = top > 0 ? top : 0, c0 = left > 0 ? left : 0;
-    int64_t r1 = top + g->kernel_h < g->height ? top + g->kernel_h : g->height;
-    int64_t c1 = left + g->kernel_w < g->width ? left + g->kernel_w : g->width;
+    int64_t r0, r1, c0, c1;
+    window_rows(g, i, &r0, &r1);
+    window_columns(g, j, &c0, &c1);
     int64_t best_index = r0 * g->width + c0;
     float best = x[best_index];
     if (best == best) {
@@ -69,14 +69,10 @@ static void pair_max_portable(const float *x, int64_t width, int64_t row, int64_
     }
 }
 
+// Output columns [lo, hi) are interior: windows wholly inside the plane's width.
 WEAVE_INLINE void forward_plane(const float *restrict x, float *restrict y,
-                                int32_t *restrict argmax, const geometry *g, pair_max_fn pair) {
-    // Interior columns: windows wholly inside the plane's width.
-    int64_t lo = (g->pad_w + g->stride_w - 1) / g->stride_w;
-    int64_t room = g->width - g->kernel_w + g->pad_w;
-    int64_t hi = room >= 0 ? room / g->stride_w + 1 : 0;
-    if (hi > g->out_width) hi = g->out_width;
-    if (lo > hi) lo = hi;
+                                int32_t *restrict argmax, const geometry *g, int64_t lo,
+                                int64_t hi, pair_max_fn pair) {
     const int pairs = g->kernel_h == 2 && g->kernel_w == 2 && g->stride_w == 2;
     for (int64_t i = 0; i < g->out_height; i++) {
         float *out = y + i * g->out_width;
@@ -96,8 +92,10 @@ WEAVE_INLINE void forward_planes(const float *x, float *y, int32_t *argmax, size
                                  const geometry *g, pair_max_fn pair) {
     const int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width;
     if (in_plane == 0 || out_plane == 0) return;
+    int64_t lo, hi;
+    interior_columns(g, &lo, &hi);
     for (size_t p = 0; p < planes; p++)
-        forward_plane(x + p * in_plane, y + p * out_plane, argmax + p * out_plane, g, pair);
+        forward_plane(x + p * in_plane, y + p * out_plane, argmax + p * out_plane, g, lo, hi, pair);
 }
 
 void weave_maxpool2d_portable_forward(const float *x, float *y, int32_t *argmax, size_t planes,

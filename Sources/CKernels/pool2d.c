@@ -16,6 +16,7 @@
 // once.
 #pragma clang fp contract(off)
 #include "CKernels.h"
+#include "pool2d_window.h"
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -26,31 +27,6 @@
 #define POOL_CHUNK 256
 
 typedef weave_pool2d_geometry geometry;
-
-// The rows of output row i, clipped to the plane.
-WEAVE_INLINE void window_rows(const geometry *g, int64_t i, int64_t *first, int64_t *end) {
-    int64_t start = i * g->stride_h - g->pad_h;
-    *first = start > 0 ? start : 0;
-    *end = start + g->kernel_h < g->height ? start + g->kernel_h : g->height;
-}
-
-// The columns of output column j, clipped to the plane.
-WEAVE_INLINE void window_columns(const geometry *g, int64_t j, int64_t *first, int64_t *end) {
-    int64_t start = j * g->stride_w - g->pad_w;
-    *first = start > 0 ? start : 0;
-    *end = start + g->kernel_w < g->width ? start + g->kernel_w : g->width;
-}
-
-// The interior output columns [lo, hi): windows wholly inside the plane, no clipping.
-WEAVE_INLINE void interior_columns(const geometry *g, int64_t *lo, int64_t *hi) {
-    int64_t first = (g->pad_w + g->stride_w - 1) / g->stride_w;
-    int64_t room = g->width - g->kernel_w + g->pad_w;
-    int64_t end = room >= 0 ? room / g->stride_w + 1 : 0;
-    if (end > g->out_width) end = g->out_width;
-    if (first > end) first = end;
-    *lo = first;
-    *hi = end;
-}
 
 // acc[k] += src[k·stride] for k < n; the common strides have their own loops so that the
 // compiler sees a constant stride.

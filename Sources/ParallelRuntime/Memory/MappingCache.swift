@@ -53,7 +53,7 @@ final class MappingCache: Sendable {
     /// or nil (a miss).
     func take(length: Int, placement: PlacementPolicy) -> UnsafeMutableRawPointer? {
         guard byteLimit > 0 else { return nil }
-        return state.withLock { state in
+        let address: UnsafeMutableRawPointer? = state.withLock { state in
             guard let index = state.entries.lastIndex(where: { $0.length == length && $0.placement == placement })
             else {
                 state.misses += 1
@@ -61,14 +61,15 @@ final class MappingCache: Sendable {
             }
             state.hits += 1
             state.bytes -= length
-            let address = UnsafeMutableRawPointer(bitPattern: state.entries.remove(at: index).address)
-            #if DEBUG
-            // All-ones bytes are NaN floats: in debug builds (the tests) code that read a
-            // buffer before writing it, counting on a new mapping's zeros, fails loudly.
-            address?.initializeMemory(as: UInt8.self, repeating: 0xFF, count: length)
-            #endif
-            return address
+            return UnsafeMutableRawPointer(bitPattern: state.entries.remove(at: index).address)
         }
+        #if DEBUG
+        // All-ones bytes are NaN floats: in debug builds (the tests) code that read a buffer
+        // before writing it, counting on a new mapping's zeros, fails loudly. Outside the lock:
+        // the mapping is this caller's now.
+        address?.initializeMemory(as: UInt8.self, repeating: 0xFF, count: length)
+        #endif
+        return address
     }
 
     /// Keeps a released mapping, unmapping the oldest ones to make room; unmaps it at once if
